@@ -1,0 +1,32 @@
+"""gunicorn settings, each from a RECOMMENDER_* env var. Used by ``gunicorn.conf.py``,
+``recommender serve`` and the Docker image, so all three run the same way."""
+
+import multiprocessing
+import os
+
+# One BLAS thread per worker: several workers each spawning a thread per core would
+# oversubscribe the CPU on the rare request that multiplies matrices (POST /v1/related).
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+# Loopback by default so a developer's laptop does not expose the service; the
+# container sets 0.0.0.0:8000.
+bind = os.environ.get("RECOMMENDER_BIND", "127.0.0.1:8000")
+# Lookups are CPU-light; two workers per core covers I/O waits without thrashing.
+workers = int(os.environ.get("RECOMMENDER_WORKERS", min(2 * multiprocessing.cpu_count(), 8)))
+# Threads let one worker answer while another request is blocked writing to a slow client.
+threads = int(os.environ.get("RECOMMENDER_THREADS", "2"))
+# A related list should take milliseconds; 30 s only kills a truly stuck worker.
+timeout = int(os.environ.get("RECOMMENDER_TIMEOUT", "30"))
+graceful_timeout = int(os.environ.get("RECOMMENDER_GRACEFUL_TIMEOUT", "20"))
+# Widgets on busy pages reuse connections through a proxy.
+keepalive = int(os.environ.get("RECOMMENDER_KEEPALIVE", "5"))
+# No preload: each worker memory-maps the model, and the OS shares the pages anyway;
+# loading in the master would pin the first model in every worker across swaps.
+preload_app = False
+# Heartbeat files on tmpfs: a container's overlay disk can stall them and get workers killed.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+# Logs to stdout/stderr for the container runtime to collect.
+accesslog = os.environ.get("RECOMMENDER_ACCESS_LOG", "-")
+errorlog = "-"
+loglevel = os.environ.get("RECOMMENDER_LOG_LEVEL", "info").lower()

@@ -1,0 +1,131 @@
+"""Exact cosine top-K candidates for every article, in bounded memory.
+
+Rows of the TF-IDF matrix are L2-normalised, so cosine similarity is a sparse dot
+product. The all-pairs product is computed a block of rows at a time; a block's dense
+score matrix is capped at ``max_block_cells`` floats, whatever the corpus size.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+import scipy.sparse as sp
+
+ProgressFn = Callable[[int, int], None]
+
+
+def top_k_rows(
+    scores: np.ndarray, k: int, exclude: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Top-k columns of each row of a dense score block, best first.
+
+    Ties are broken by the lower column index so results never depend on argpartition's
+    internal order. ``exclude[i]`` is a column to drop from row ``i`` (the article itself).
+    Columns with score <= 0 share no term with the row and are returned as -1.
+    """
+    n_rows, n_cols = scores.shape
+    k_eff = min(k, n_cols)
+    if exclude is not None:
+        scores[np.arange(n_rows), exclude] = -np.inf
+    if k_eff < n_cols:
+        part = np.argpartition(-scores, k_eff - 1, axis=1)[:, :k_eff]
+        kth = np.take_along_axis(scores, part, axis=1).min(axis=1, keepdims=True)
+        idx_out = np.full((n_rows, k_eff), -1, dtype=np.int32)
+        sc_out = np.zeros((n_rows, k_eff), dtype=np.float32)
+        for r in range(n_rows):
+            row = scores[r]
+            # Zero scores share no term and are dropped anyway; skip them so a row with
+            # few matches does not sort the whole corpus.
+            cand = np.flatnonzero(row >= kth[r, 0]) if kth[r, 0] > 0 else np.flatnonzero(row > 0)
+            order = np.lexsort((cand, -row[cand]))[:k_eff]
+            chosen = cand[order]
+            idx_out[r, : len(chosen)] = chosen
+            sc_out[r, : len(chosen)] = row[chosen]
+    else:
+        cols = np.broadcast_to(np.arange(n_cols), scores.shape)
+        order = np.lexsort((cols, -scores), axis=1)
+        idx_out = order[:, :k_eff].astype(np.int32)
+        sc_out = np.take_along_axis(scores, order, axis=1)[:, :k_eff].astype(np.float32)
+    empty = ~(sc_out > 0)
+    idx_out[empty] = -1
+    sc_out[empty] = 0.0
+    np.clip(sc_out, 0.0, 1.0, out=sc_out)
+    return idx_out, sc_out
+
+
+def build_candidates(
+    matrix: sp.csr_matrix,
+    k: int = 50,
+    *,
+    candidates_mask: np.ndarray | None = None,
+    max_block_cells: int = 32_000_000,
+    progress: ProgressFn | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Top-k most similar rows for every row of ``matrix`` (self excluded).
+
+    ``candidates_mask`` (bool per row) limits which rows may be recommended, e.g. only
+    published articles. Returns ``(neighbors int32 [n, k], scores float32 [n, k])``;
+    a missing neighbour is -1 with score 0.
+    """
+    if k < 1:
+        raise ValueError("k must be at least 1")
+    matrix = sp.csr_matrix(matrix, dtype=np.float32)
+    n = matrix.shape[0]
+    if candidates_mask is None:
+        col_ids = np.arange(n)
+    else:
+        col_ids = np.flatnonzero(candidates_mask)
+    target_t = sp.csc_matrix(matrix[col_ids].T)
+    block = max(1, min(n, max_block_cells // max(1, len(col_ids))))
+    k_eff = min(k, max(0, len(col_ids)))
+    neighbors = np.full((n, k), -1, dtype=np.int32)
+    scores = np.zeros((n, k), dtype=np.float32)
+    position_of = np.full(n, -1, dtype=np.int64)
+    position_of[col_ids] = np.arange(len(col_ids))
+    for start in range(0, n, block):
+        stop = min(n, start + block)
+        dense = (matrix[start:stop] @ target_t).toarray()
+        self_cols = position_of[start:stop]
+        has_self = self_cols >= 0
+        if has_self.any():
+            rows = np.flatnonzero(has_self)
+            dense[rows, self_cols[rows]] = -np.inf
+        if k_eff:
+            idx, sc = top_k_rows(dense, k_eff)
+            mapped = np.where(idx >= 0, col_ids[np.maximum(idx, 0)], -1)
+            neighbors[start:stop, :k_eff] = mapped
+            scores[start:stop, :k_eff] = sc
+        if progress:
+            progress(stop, n)
+    return neighbors, scores
+
+
+def query(
+    matrix: sp.csr_matrix, vector: sp.csr_matrix, k: int, *, allowed: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Top-k rows of ``matrix`` for one query vector (an article unknown to the model)."""
+    dense = np.asarray((matrix @ vector.T).todense()).ravel().astype(np.float32)
+    if allowed is not None:
+        dense[~allowed] = -np.inf
+    idx, sc = top_k_rows(dense[None, :], k)
+    keep = idx[0] >= 0
+    return idx[0][keep], sc[0][keep]
+
+
+class Progress:
+    """Prints progress at most every ``every`` seconds; silent on short runs."""
+
+    def __init__(self, label: str, echo: Callable[[str], None], every: float = 5.0):
+        self.label, self.echo, self.every = label, echo, every
+        self.started = time.monotonic()
+        self.last = self.started
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - self.last >= self.every or (done == total and now - self.started >= self.every):
+            self.last = now
+            rate = done / max(now - self.started, 1e-9)
+            eta = (total - done) / rate if rate else 0.0
+            self.echo(f"{self.label}: {done}/{total} ({100 * done / total:.0f}%, eta {eta:.0f}s)")

@@ -1,0 +1,144 @@
+"""Service settings, declared once and read from one place.
+
+Order of precedence (later wins): defaults, the TOML file's ``[service]`` table,
+``RECOMMENDER_*`` environment variables, then a mapping passed by the caller (tests).
+Nothing here is read at import time.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "RECOMMENDER_"
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    parse: Callable[[Any], Any]
+    help: str
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"expected true or false, got {value!r}")
+
+
+def _list(value: Any) -> list[str]:
+    if isinstance(value, list | tuple):
+        return [str(v).strip() for v in value if str(v).strip()]
+    return [part.strip() for part in str(value).split(",") if part.strip()]
+
+
+def _positive_int(value: Any) -> int:
+    number = int(value)
+    if number < 1:
+        raise ValueError(f"must be at least 1, got {number}")
+    return number
+
+
+def _non_negative_float(value: Any) -> float:
+    number = float(value)
+    if number < 0:
+        raise ValueError(f"must be 0 or more, got {number}")
+    return number
+
+
+def _optional_path(value: Any) -> str | None:
+    return str(value) if value not in (None, "") else None
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("MODELS_DIR", "models", str, "Directory holding model versions and the CURRENT pointer."),
+    Setting("CONFIG", None, _optional_path, "Path to a TOML config file (tables [service], "
+            "[vectorizer], [index], [policies.NAME])."),
+    Setting("DEFAULT_LIMIT", 5, _positive_int, "Related items returned when `limit` is not given."),
+    Setting("MAX_LIMIT", 50, _positive_int, "Largest `limit` a caller may ask for."),
+    Setting("MAX_TEXT_CHARS", 100_000, _positive_int,
+            "Longest `title` + `body` accepted by POST /v1/related, in characters."),
+    Setting("MAX_CONTENT_LENGTH", 1_000_000, _positive_int,
+            "Largest request body in bytes; larger requests get 413."),
+    Setting("CACHE_MAX_AGE", 300, int, "Cache-Control max-age (seconds) on related lists."),
+    Setting("CORS_ORIGINS", [], _list,
+            "Comma-separated origins allowed to call the API from a browser; `*` allows any."),
+    Setting("RELOAD_INTERVAL", 2.0, _non_negative_float,
+            "Seconds between checks of the published-model pointer; 0 checks on every request."),
+    Setting("KEEP_VERSIONS", 5, _positive_int,
+            "Model versions kept on disk after training or rollback; the published one is "
+            "never pruned."),
+    Setting("LOG_LEVEL", "INFO", str, "Python logging level for the service."),
+)
+
+BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a TOML config file, turning every failure into a message naming the file."""
+    p = Path(path)
+    try:
+        with p.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise SettingsError(f"{p}: config file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{p}: invalid TOML: {exc}") from None
+
+
+def _parse(name: str, value: Any, origin: str) -> Any:
+    setting = BY_NAME[name]
+    try:
+        return setting.parse(value)
+    except (TypeError, ValueError) as exc:
+        raise SettingsError(f"{origin}: setting {name}: {exc}") from None
+
+
+def load_settings(
+    mapping: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Resolve every setting; unknown keys in the file or mapping are errors, not ignored."""
+    environ = os.environ if environ is None else environ
+    mapping = dict(mapping or {})
+    values: dict[str, Any] = {s.name: s.default for s in SETTINGS}
+
+    config_path = mapping.get("CONFIG") or environ.get(ENV_PREFIX + "CONFIG")
+    file_data: dict[str, Any] = {}
+    if config_path:
+        file_data = read_toml(config_path)
+        for key, value in file_data.get("service", {}).items():
+            name = key.upper()
+            if name not in BY_NAME:
+                raise SettingsError(f"{config_path}: [service] has unknown setting {key!r}")
+            values[name] = _parse(name, value, str(config_path))
+
+    for setting in SETTINGS:
+        env_name = ENV_PREFIX + setting.name
+        if env_name in environ:
+            values[setting.name] = _parse(setting.name, environ[env_name], env_name)
+
+    extras: dict[str, Any] = {}
+    for key, value in mapping.items():
+        if key in BY_NAME:
+            values[key] = _parse(key, value, "config mapping")
+        else:
+            # Flask's own keys (TESTING, ...) pass through untouched.
+            extras[key] = value
+    values.update(extras)
+    values["CONFIG_DATA"] = file_data
+    return values
