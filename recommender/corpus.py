@@ -140,17 +140,16 @@ def validate_record(raw: Any, path: str, line: int) -> Article:
 
 
 def _jsonl_records(path: Path) -> Iterator[tuple[int, Any, str | None]]:
-    with path.open("r", encoding="utf-8", errors="strict", newline="") as fh:
-        line_no = 0
-        while True:
-            line_no += 1
+    # Binary lines, decoded one at a time, so an encoding error names its own line.
+    with path.open("rb") as fh:
+        for line_no, raw_line in enumerate(fh, start=1):
             try:
-                line = fh.readline()
+                line = raw_line.decode("utf-8")
             except UnicodeDecodeError as exc:
-                yield line_no, None, f"not valid UTF-8 ({exc.reason})"
-                return
-            if not line:
-                return
+                yield line_no, None, f"not valid UTF-8 ({exc.reason} at byte {exc.start})"
+                continue
+            if line_no == 1:
+                line = line.removeprefix("\ufeff")
             if not line.strip():
                 continue
             try:

@@ -83,6 +83,28 @@ SETTINGS: tuple[Setting, ...] = (
             "Model versions kept on disk after training or rollback; the published one is "
             "never pruned."),
     Setting("LOG_LEVEL", "INFO", str, "Python logging level for the service."),
+    # A/B tests (recommender/experiments, recommender/events): see README "A/B tests".
+    Setting("EXPERIMENTS_FILE", None, _optional_path,
+            "TOML file declaring A/B experiments; re-read when it changes. Unset: no experiment."),
+    Setting("EXPERIMENTS_STATE", None, _optional_path,
+            "JSON record of each experiment's weights per salt (default: "
+            "MODELS_DIR/experiments-state.json)."),
+    Setting("EVENTS_URL", None, _optional_path,
+            "SQLAlchemy URL for impression/click events (default: SQLite file "
+            "MODELS_DIR/events.sqlite3; postgresql://... for several replicas)."),
+    Setting("EVENTS_BUFFER", 50_000, _positive_int,
+            "Events held in memory while the database is slow or down; beyond this they are "
+            "dropped and counted."),
+    Setting("EVENTS_BATCH", 500, _positive_int, "Events written per database transaction."),
+    Setting("EVENTS_FLUSH_INTERVAL", 1.0, _non_negative_float,
+            "Seconds the background writer waits before writing a partial batch."),
+    Setting("EVENTS_MAX_BATCH", 100, _positive_int,
+            "Most events accepted in one POST /v1/events; larger batches get 413."),
+    Setting("IMPRESSION_SECRET", None, _optional_path,
+            "Key signing impression ids (set the same value on every replica; default: a "
+            "random key kept in MODELS_DIR/.impression-secret)."),
+    Setting("IMPRESSION_MAX_AGE", 172_800, _positive_int,
+            "Seconds after serving during which events for an impression are accepted."),
 )
 
 BY_NAME = {s.name: s for s in SETTINGS}

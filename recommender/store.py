@@ -4,7 +4,7 @@ Layout::
 
     models/
       CURRENT                      # the published version id, replaced atomically
-      20261129T031500Z-3fa2c1/     # one immutable version
+      20261129T031500.123Z-3fa2c1/ # one immutable version
         manifest.json              # written last; lists every file with its sha256
         articles.json vocabulary.json idf.npy matrix_*.npy neighbors.npy scores.npy
 
@@ -24,7 +24,7 @@ import shutil
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,7 @@ FORMAT = "recommender-model"
 FORMAT_VERSION = 1
 POINTER = "CURRENT"
 MANIFEST = "manifest.json"
-VERSION_RE = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{6}$")
+VERSION_RE = re.compile(r"^\d{8}T\d{6}\.\d{3}Z-[0-9a-f]{6}$")
 
 
 class ModelStoreError(RuntimeError):
@@ -49,9 +49,14 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def new_version_id(now: datetime | None = None) -> str:
+def new_version_id(now: datetime | None = None, after: str | None = None) -> str:
+    """Millisecond timestamp + random suffix; always sorts after ``after`` (the newest
+    existing version) so that "older" means "created earlier" even on a skewed clock."""
     now = now or datetime.now(UTC)
-    return now.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+    if after:
+        newest = datetime.strptime(after[:19], "%Y%m%dT%H%M%S.%f").replace(tzinfo=UTC)
+        now = max(now, newest + timedelta(milliseconds=1))
+    return now.strftime("%Y%m%dT%H%M%S.") + f"{now.microsecond // 1000:03d}Z-" + secrets.token_hex(3)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -127,7 +132,9 @@ class ModelStore:
     def writer(self, version: str | None = None) -> VersionWriter:
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            return VersionWriter(self.root, version or new_version_id())
+            existing = [v.version for v in self.versions()]
+            after = existing[-1] if existing else None
+            return VersionWriter(self.root, version or new_version_id(after=after))
         except OSError as exc:
             raise ModelStoreError(f"{self.root}: cannot create a model version: {exc}") from None
 

@@ -92,4 +92,6 @@ class ModelHolder:
 
     def status(self) -> tuple[Model | None, str | None]:
         self._refresh()
+        if self._current is None:
+            return None, self._error or f"no model published in {self.store.root}"
         return self._current, self._error

@@ -1,0 +1,25 @@
+# syntax=docker/dockerfile:1
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    RECOMMENDER_MODELS_DIR=/models \
+    RECOMMENDER_BIND=0.0.0.0:8000
+
+WORKDIR /app
+COPY pyproject.toml README.md gunicorn.conf.py ./
+COPY recommender ./recommender
+COPY data/sample ./data/sample
+RUN pip install --no-cache-dir . \
+ && groupadd --system --gid 10001 app && useradd --system --uid 10001 --gid app --home-dir /app --no-create-home app \
+ && mkdir -p /models && chown app:app /models
+
+USER 10001:10001
+VOLUME ["/models"]
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
+  CMD ["python", "-c", "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2).status == 200 else 1)"]
+# Heartbeat files on tmpfs: the overlay filesystem can stall them and get workers killed.
+CMD ["gunicorn", "--worker-tmp-dir", "/dev/shm", "recommender.api:create_app()"]

@@ -1,0 +1,47 @@
+import numpy as np
+import scipy.sparse as sp
+from sklearn.preprocessing import normalize
+
+from recommender.index import build_candidates, query
+
+
+def brute(X, k):
+    S = (X @ X.T).toarray()
+    np.fill_diagonal(S, -np.inf)
+    order = np.lexsort((np.broadcast_to(np.arange(S.shape[1]), S.shape), -S), axis=1)[:, :k]
+    return order, np.take_along_axis(S, order, axis=1)
+
+
+def test_matches_brute_force_in_any_block_size():
+    X = normalize(sp.random(300, 200, density=0.05, format="csr", random_state=1,
+                            dtype=np.float32))
+    ref_idx, ref_sc = brute(X, 7)
+    for cells in (1000, 30_000, 10**8):
+        idx, sc = build_candidates(X, 7, max_block_cells=cells)
+        valid = ref_sc > 0
+        assert np.array_equal(idx[valid], ref_idx[valid])
+        assert np.allclose(sc[valid], ref_sc[valid], atol=1e-6)
+        assert (idx[~valid] == -1).all()
+
+
+def test_self_excluded_ties_by_index_and_mask():
+    # Rows 1, 2, 3 are identical: each one's neighbours tie and must come in index order.
+    X = normalize(sp.csr_matrix(np.array(
+        [[1, 0, 0], [0, 1, 0], [0, 1, 0], [0, 1, 0], [0, 0, 1]], dtype=np.float32)))
+    idx, sc = build_candidates(X, 3)
+    assert idx[2].tolist() == [1, 3, -1]
+    assert idx[0].tolist() == [-1, -1, -1]
+    assert np.allclose(sc[2, :2], 1.0)
+    mask = np.array([True, True, False, True, True])
+    idx, _ = build_candidates(X, 3, candidates_mask=mask)
+    assert idx[1].tolist() == [3, -1, -1]
+    assert 2 not in idx
+
+
+def test_query_respects_allowed():
+    X = normalize(sp.csr_matrix(np.eye(4, dtype=np.float32) + 0.1))
+    v = sp.csr_matrix(np.array([[1, 0, 0, 0]], dtype=np.float32))
+    rows, scores = query(X, v, 2)
+    assert rows[0] == 0 and scores[0] > scores[1]
+    rows, _ = query(X, v, 2, allowed=np.array([False, True, True, True]))
+    assert 0 not in rows.tolist()
