@@ -57,7 +57,19 @@ class Corpus:
     path: str
 
 
-_TAG_RE = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]+>", re.IGNORECASE | re.DOTALL)
+# Only real HTML element names count as tags: plain-text wires write company names as
+# "<Consolidated Plantations Bhd>", which must stay text.
+_HTML_TAGS = (
+    "a|abbr|address|article|aside|audio|b|blockquote|body|br|caption|cite|code|col|colgroup|dd|"
+    "del|details|dfn|div|dl|dt|em|embed|figcaption|figure|font|footer|h[1-6]|head|header|hr|"
+    "html|i|iframe|img|ins|kbd|li|link|main|mark|meta|nav|noscript|object|ol|p|picture|pre|q|"
+    "s|samp|section|small|source|span|strike|strong|sub|summary|sup|table|tbody|td|tfoot|th|"
+    "thead|time|title|tr|u|ul|var|video|wbr"
+)
+_TAG_RE = re.compile(
+    r"<(script|style)\b.*?</\1\s*>|<!--.*?-->|</?(?:" + _HTML_TAGS + r")\b(?:[^<>\"']|\"[^\"]*\"|'[^']*')*/?>",
+    re.IGNORECASE | re.DOTALL,
+)
 _SPACE_RE = re.compile(r"\s+")
 
 

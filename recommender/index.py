@@ -13,6 +13,11 @@ from collections.abc import Callable
 import numpy as np
 import scipy.sparse as sp
 
+try:  # scikit-learn >= 1.7: a sparse x sparse -> dense kernel about 3x faster than scipy's
+    from sklearn.utils.sparsefuncs import sparse_matmul_to_dense
+except ImportError:  # pragma: no cover - older scikit-learn
+    sparse_matmul_to_dense = None
+
 ProgressFn = Callable[[int, int], None]
 
 
@@ -31,28 +36,34 @@ def top_k_rows(
         scores[np.arange(n_rows), exclude] = -np.inf
     if k_eff < n_cols:
         part = np.argpartition(-scores, k_eff - 1, axis=1)[:, :k_eff]
-        kth = np.take_along_axis(scores, part, axis=1).min(axis=1, keepdims=True)
-        idx_out = np.full((n_rows, k_eff), -1, dtype=np.int32)
-        sc_out = np.zeros((n_rows, k_eff), dtype=np.float32)
-        for r in range(n_rows):
+        vals = np.take_along_axis(scores, part, axis=1)
+        order = np.lexsort((part, -vals), axis=1)
+        idx_out = np.take_along_axis(part, order, axis=1).astype(np.int32)
+        sc_out = np.take_along_axis(vals, order, axis=1).astype(np.float32)
+        # argpartition picks arbitrarily among values equal to the k-th; where such a tie
+        # left some equal columns out, redo that row so the lowest indices win. Ties at
+        # score <= 0 do not matter: those entries are dropped below.
+        kth = vals.min(axis=1)
+        tied_out = (scores == kth[:, None]).sum(axis=1) > (vals == kth[:, None]).sum(axis=1)
+        for r in np.flatnonzero(tied_out & (kth > 0)):
             row = scores[r]
-            # Zero scores share no term and are dropped anyway; skip them so a row with
-            # few matches does not sort the whole corpus.
-            cand = np.flatnonzero(row >= kth[r, 0]) if kth[r, 0] > 0 else np.flatnonzero(row > 0)
-            order = np.lexsort((cand, -row[cand]))[:k_eff]
-            chosen = cand[order]
-            idx_out[r, : len(chosen)] = chosen
-            sc_out[r, : len(chosen)] = row[chosen]
-    else:
-        cols = np.broadcast_to(np.arange(n_cols), scores.shape)
-        order = np.lexsort((cols, -scores), axis=1)
-        idx_out = order[:, :k_eff].astype(np.int32)
-        sc_out = np.take_along_axis(scores, order, axis=1)[:, :k_eff].astype(np.float32)
+            cand = np.flatnonzero(row >= kth[r])
+            chosen = cand[np.lexsort((cand, -row[cand]))[:k_eff]]
+            idx_out[r] = chosen
+            sc_out[r] = row[chosen]
     empty = ~(sc_out > 0)
     idx_out[empty] = -1
     sc_out[empty] = 0.0
     np.clip(sc_out, 0.0, 1.0, out=sc_out)
     return idx_out, sc_out
+
+
+def block_scores(rows: sp.csr_matrix, target_t: sp.csr_matrix, out: np.ndarray) -> np.ndarray:
+    """Dense ``rows @ target_t`` written into ``out`` (reused between blocks)."""
+    if sparse_matmul_to_dense is not None and rows.nnz and target_t.nnz:
+        return sparse_matmul_to_dense(rows, target_t, out=out)
+    out[...] = (rows @ target_t).toarray()
+    return out
 
 
 def build_candidates(
@@ -77,16 +88,17 @@ def build_candidates(
         col_ids = np.arange(n)
     else:
         col_ids = np.flatnonzero(candidates_mask)
-    target_t = sp.csc_matrix(matrix[col_ids].T)
+    target_t = sp.csr_matrix(matrix[col_ids].T, dtype=np.float32)
     block = max(1, min(n, max_block_cells // max(1, len(col_ids))))
     k_eff = min(k, max(0, len(col_ids)))
     neighbors = np.full((n, k), -1, dtype=np.int32)
     scores = np.zeros((n, k), dtype=np.float32)
     position_of = np.full(n, -1, dtype=np.int64)
     position_of[col_ids] = np.arange(len(col_ids))
+    buffer = np.empty((block, len(col_ids)), dtype=np.float32)
     for start in range(0, n, block):
         stop = min(n, start + block)
-        dense = (matrix[start:stop] @ target_t).toarray()
+        dense = block_scores(matrix[start:stop], target_t, buffer[: stop - start])
         self_cols = position_of[start:stop]
         has_self = self_cols >= 0
         if has_self.any():

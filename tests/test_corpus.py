@@ -105,3 +105,9 @@ def test_csv(tmp_path):
 
 def test_html_to_text():
     assert html_to_text("<style>p{}</style><p>a&nbsp;b</p>\n<br/>c") == "a b c"
+
+
+def test_angle_brackets_that_are_not_html_stay_text():
+    assert html_to_text("<Consolidated Plantations Bhd> said") == (
+        "<Consolidated Plantations Bhd> said")
+    assert html_to_text('<a href="x>y">link</a> <IMG SRC=x>') == "link"
