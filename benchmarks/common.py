@@ -24,7 +24,7 @@ def synthetic_docs(n: int, *, seed: int = 0, vocab: int = 30_000) -> list[dict[s
     n_stories = max(1, n // 8)
     story_words = rng.integers(0, vocab, size=(n_stories, 12))
     docs = []
-    for i in range(n):
+    for _ in range(n):
         story = rng.integers(0, n_stories)
         body = list(words[rng.choice(vocab, size=120, p=zipf)])
         body += list(words[rng.choice(story_words[story], size=15)])

@@ -67,7 +67,8 @@ _HTML_TAGS = (
     "thead|time|title|tr|u|ul|var|video|wbr"
 )
 _TAG_RE = re.compile(
-    r"<(script|style)\b.*?</\1\s*>|<!--.*?-->|</?(?:" + _HTML_TAGS + r")\b(?:[^<>\"']|\"[^\"]*\"|'[^']*')*/?>",
+    r"<(script|style)\b.*?</\1\s*>|<!--.*?-->"
+    r"|</?(?:" + _HTML_TAGS + r")\b(?:[^<>\"']|\"[^\"]*\"|'[^']*')*/?>",
     re.IGNORECASE | re.DOTALL,
 )
 _SPACE_RE = re.compile(r"\s+")
@@ -217,9 +218,9 @@ def read_corpus(path: str | Path, *, skip_invalid: bool = False) -> Corpus:
                 raise CorpusError(name, line_no, None, problem)
             article = validate_record(raw, name, line_no)
             if article.id in seen:
-                raise CorpusError(
-                    name, line_no, "id", f"duplicate id {article.id!r} (first on line {seen[article.id]})"
-                )
+                first = seen[article.id]
+                raise CorpusError(name, line_no, "id",
+                                  f"duplicate id {article.id!r} (first on line {first})")
         except CorpusError as exc:
             if not skip_invalid:
                 raise

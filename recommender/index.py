@@ -51,6 +51,11 @@ def top_k_rows(
             chosen = cand[np.lexsort((cand, -row[cand]))[:k_eff]]
             idx_out[r] = chosen
             sc_out[r] = row[chosen]
+    else:
+        cols = np.broadcast_to(np.arange(n_cols), scores.shape)
+        order = np.lexsort((cols, -scores), axis=1)
+        idx_out = order[:, :k_eff].astype(np.int32)
+        sc_out = np.take_along_axis(scores, order, axis=1)[:, :k_eff].astype(np.float32)
     empty = ~(sc_out > 0)
     idx_out[empty] = -1
     sc_out[empty] = 0.0
@@ -84,10 +89,7 @@ def build_candidates(
         raise ValueError("k must be at least 1")
     matrix = sp.csr_matrix(matrix, dtype=np.float32)
     n = matrix.shape[0]
-    if candidates_mask is None:
-        col_ids = np.arange(n)
-    else:
-        col_ids = np.flatnonzero(candidates_mask)
+    col_ids = np.arange(n) if candidates_mask is None else np.flatnonzero(candidates_mask)
     target_t = sp.csr_matrix(matrix[col_ids].T, dtype=np.float32)
     block = max(1, min(n, max_block_cells // max(1, len(col_ids))))
     k_eff = min(k, max(0, len(col_ids)))

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
+import orjson
 import scipy.sparse as sp
 
 from recommender import index
@@ -22,6 +25,52 @@ class Candidate:
     score: float
 
 
+class ArticleTable(Sequence[dict[str, Any]]):
+    """Article metadata, one JSON document per row, parsed on demand.
+
+    The bytes are memory-mapped (``articles.bin.npy`` + ``article_offsets.npy``) so gunicorn
+    workers share one copy; a small per-worker LRU cache keeps popular rows parsed.
+    """
+
+    def __init__(self, blob: np.ndarray, offsets: np.ndarray, cache_size: int = 65_536):
+        self._blob, self._offsets = blob, offsets
+        self._get = lru_cache(maxsize=cache_size)(self._parse)
+
+    def _parse(self, row: int) -> dict[str, Any]:
+        return orjson.loads(self._blob[self._offsets[row] : self._offsets[row + 1]].tobytes())
+
+    def __len__(self) -> int:
+        return len(self._offsets) - 1
+
+    @overload
+    def __getitem__(self, row: int) -> dict[str, Any]: ...
+    @overload
+    def __getitem__(self, row: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, row: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(row, slice):
+            return [self._get(i) for i in range(*row.indices(len(self)))]
+        n = len(self)
+        if row < 0:
+            row += n
+        if not 0 <= row < n:
+            raise IndexError(row)
+        # Callers get their own copy: the cached dict must never be mutated.
+        return dict(self._get(int(row)))
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for i in range(len(self)):
+            yield self._parse(i)
+
+
+def encode_articles(articles: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+    """JSON Lines bytes and row offsets for ``ArticleTable``."""
+    parts = [orjson.dumps(a) for a in articles]
+    offsets = np.zeros(len(parts) + 1, dtype=np.int64)
+    np.cumsum([len(p) for p in parts], out=offsets[1:])
+    return np.frombuffer(b"".join(parts), dtype=np.uint8), offsets
+
+
 class Model:
     """Everything one model version needs at serve time. Arrays are memory-mapped."""
 
@@ -30,11 +79,12 @@ class Model:
         *,
         version: str,
         manifest: dict[str, Any],
-        articles: list[dict[str, Any]],
+        articles: Sequence[dict[str, Any]],
         matrix: sp.csr_matrix,
         neighbors: np.ndarray,
         scores: np.ndarray,
-        vectorizer: ArticleVectorizer,
+        vectorizer: ArticleVectorizer | Callable[[], ArticleVectorizer],
+        published_mask: np.ndarray | None = None,
     ):
         self.version = version
         self.manifest = manifest
@@ -42,11 +92,13 @@ class Model:
         self.matrix = matrix
         self.neighbors = neighbors
         self.scores = scores
-        self.vectorizer = vectorizer
+        self._vectorizer = vectorizer
+        self._vectorizer_lock = threading.Lock()
         self.row_of: dict[str, int] = {a["id"]: i for i, a in enumerate(articles)}
-        self.published_mask = np.array(
-            [a.get("status", "published") == "published" for a in articles], dtype=bool
-        )
+        if published_mask is None:
+            published_mask = np.array(
+                [a.get("status", "published") == "published" for a in articles], dtype=bool)
+        self.published_mask = published_mask
 
     @classmethod
     def load(cls, store: ModelStore, version: str, *, mmap: bool = True) -> Model:
@@ -66,8 +118,7 @@ class Model:
             except (OSError, ValueError) as exc:
                 raise ModelStoreError(f"{base / name}: unreadable JSON ({exc})") from None
 
-        articles = js("articles.json")
-        vocabulary = js("vocabulary.json")
+        articles = ArticleTable(arr("articles.bin.npy"), arr("article_offsets.npy"))
         shape = tuple(manifest["matrix_shape"])
         matrix = sp.csr_matrix(
             (arr("matrix_data.npy"), arr("matrix_indices.npy"), arr("matrix_indptr.npy")),
@@ -77,14 +128,26 @@ class Model:
         neighbors, scores = arr("neighbors.npy"), arr("scores.npy")
         if len(articles) != shape[0] or neighbors.shape[0] != shape[0]:
             raise ModelStoreError(f"{base}: arrays and articles disagree on the article count")
-        try:
-            vectorizer = ArticleVectorizer.from_state(
-                manifest["params"]["vectorizer"], vocabulary, arr("idf.npy")
-            )
-        except (KeyError, TypeError, VectorizerError) as exc:
-            raise ModelStoreError(f"{base}: cannot rebuild the vectorizer ({exc})") from None
+
+        def vectorizer() -> ArticleVectorizer:
+            try:
+                return ArticleVectorizer.from_state(
+                    manifest["params"]["vectorizer"], js("vocabulary.json"), arr("idf.npy"))
+            except (KeyError, TypeError, VectorizerError) as exc:
+                raise ModelStoreError(f"{base}: cannot rebuild the vectorizer ({exc})") from None
+
         return cls(version=version, manifest=manifest, articles=articles, matrix=matrix,
-                   neighbors=neighbors, scores=scores, vectorizer=vectorizer)
+                   neighbors=neighbors, scores=scores, vectorizer=vectorizer,
+                   published_mask=arr("published.npy"))
+
+    @property
+    def vectorizer(self) -> ArticleVectorizer:
+        """Rebuilt on first use: the vocabulary is large and only unseen text needs it."""
+        if not isinstance(self._vectorizer, ArticleVectorizer):
+            with self._vectorizer_lock:
+                if not isinstance(self._vectorizer, ArticleVectorizer):
+                    self._vectorizer = self._vectorizer()
+        return self._vectorizer
 
     # -- lookups -------------------------------------------------------------------------
     def __len__(self) -> int:

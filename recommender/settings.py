@@ -65,7 +65,8 @@ def _optional_path(value: Any) -> str | None:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("MODELS_DIR", "models", str, "Directory holding model versions and the CURRENT pointer."),
+    Setting("MODELS_DIR", "models", str,
+            "Directory holding model versions and the CURRENT pointer."),
     Setting("CONFIG", None, _optional_path, "Path to a TOML config file (tables [service], "
             "[vectorizer], [index], [policies.NAME])."),
     Setting("DEFAULT_LIMIT", 5, _positive_int, "Related items returned when `limit` is not given."),
@@ -105,6 +106,11 @@ SETTINGS: tuple[Setting, ...] = (
             "random key kept in MODELS_DIR/.impression-secret)."),
     Setting("IMPRESSION_MAX_AGE", 172_800, _positive_int,
             "Seconds after serving during which events for an impression are accepted."),
+    # Ranking policy (recommender/policy): see README "Ranking policy".
+    Setting("POLICY", "default", str,
+            "Ranking policy (a [policies.NAME] table) serving requests outside experiments."),
+    Setting("OVERRIDES_FILE", None, _optional_path,
+            "JSON or TOML file of editorial pins, blocks and boosts; re-read when it changes."),
 )
 
 BY_NAME = {s.name: s for s in SETTINGS}

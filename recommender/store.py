@@ -6,7 +6,8 @@ Layout::
       CURRENT                      # the published version id, replaced atomically
       20261129T031500.123Z-3fa2c1/ # one immutable version
         manifest.json              # written last; lists every file with its sha256
-        articles.json vocabulary.json idf.npy matrix_*.npy neighbors.npy scores.npy
+        articles.bin.npy article_offsets.npy published.npy vocabulary.json idf.npy
+        matrix_*.npy neighbors.npy scores.npy
 
 A version is written under a hidden temporary name and renamed into place only when
 complete, so a crash or a full disk never leaves a half-written version or moves the
@@ -56,7 +57,8 @@ def new_version_id(now: datetime | None = None, after: str | None = None) -> str
     if after:
         newest = datetime.strptime(after[:19], "%Y%m%dT%H%M%S.%f").replace(tzinfo=UTC)
         now = max(now, newest + timedelta(milliseconds=1))
-    return now.strftime("%Y%m%dT%H%M%S.") + f"{now.microsecond // 1000:03d}Z-" + secrets.token_hex(3)
+    stamp = now.strftime("%Y%m%dT%H%M%S.") + f"{now.microsecond // 1000:03d}Z"
+    return f"{stamp}-{secrets.token_hex(3)}"
 
 
 def _fsync_dir(path: Path) -> None:

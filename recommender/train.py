@@ -14,6 +14,7 @@ import numpy as np
 
 from recommender import index
 from recommender.corpus import Corpus, CorpusError, read_corpus
+from recommender.model import encode_articles
 from recommender.store import ModelStore, ModelStoreError
 from recommender.vectorize import ArticleVectorizer, VectorizerError
 
@@ -112,7 +113,10 @@ def train_corpus(
     }
     writer = store.writer()
     try:
-        writer.write_json("articles.json", [a.to_json() for a in articles])
+        blob, offsets = encode_articles([a.to_json() for a in articles])
+        writer.write_array("articles.bin.npy", blob)
+        writer.write_array("article_offsets.npy", offsets)
+        writer.write_array("published.npy", published)
         writer.write_json("vocabulary.json", vectorizer.vocabulary_)
         writer.write_array("idf.npy", vectorizer.idf_)
         writer.write_array("matrix_data.npy", matrix.data.astype(np.float32))
@@ -123,7 +127,8 @@ def train_corpus(
         path = writer.commit(manifest)
     except (OSError, ModelStoreError) as exc:
         writer.abort()
-        raise TrainError(f"{store.root}: writing the model failed, nothing published: {exc}") from None
+        raise TrainError(
+            f"{store.root}: writing the model failed, nothing published: {exc}") from None
     except BaseException:
         writer.abort()
         raise

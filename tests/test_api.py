@@ -20,7 +20,8 @@ def test_related_shape_and_topic(client):
     assert body["model_version"]
     assert set(ids(resp)) == {"space-2", "space-3"}
     item = body["items"][0]
-    assert {"id", "title", "url", "teaser", "image", "section", "published_at", "score"} <= set(item)
+    expected = {"id", "title", "url", "teaser", "image", "section", "published_at", "score"}
+    assert expected <= set(item)
     assert 0.0 < item["score"] <= 1.0
     assert body["items"][0]["score"] >= body["items"][1]["score"]
 

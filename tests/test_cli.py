@@ -13,7 +13,8 @@ def test_train_prints_version_last_and_publishes(runner, tmp_path):
     assert ModelStore(models).published() == version
     listing = runner.invoke(main, ["versions", "--models", str(models)])
     assert listing.stdout.startswith(f"* {version}")
-    as_json = json.loads(runner.invoke(main, ["versions", "--models", str(models), "--json"]).stdout)
+    listed = runner.invoke(main, ["versions", "--models", str(models), "--json"])
+    as_json = json.loads(listed.stdout)
     assert as_json[0]["published"] is True and as_json[0]["articles"] == 10
 
 

@@ -45,3 +45,11 @@ def test_query_respects_allowed():
     assert rows[0] == 0 and scores[0] > scores[1]
     rows, _ = query(X, v, 2, allowed=np.array([False, True, True, True]))
     assert 0 not in rows.tolist()
+
+
+def test_k_at_least_the_number_of_columns():
+    X = normalize(sp.csr_matrix(np.array([[1, 1, 0], [1, 0, 0], [0, 1, 1]], dtype=np.float32)))
+    idx, sc = build_candidates(X, 10)
+    assert idx.shape == (3, 10)
+    assert idx[0, :2].tolist() == [1, 2] and (idx[0, 2:] == -1).all()
+    assert idx[1, :1].tolist() == [0] and (idx[1, 1:] == -1).all()

@@ -96,3 +96,17 @@ def test_config_errors_name_the_key(tmp_path):
     with pytest.raises(TrainError, match="top_k"):
         train(TINY, tmp_path, {"index": {"top_k": 0}})
     assert ModelStore(tmp_path).published() is None
+
+
+def test_article_table_is_lazy_and_safe():
+    from recommender.model import ArticleTable, encode_articles
+
+    rows = [{"id": "a", "title": "Ünïcode"}, {"id": "b", "title": "B"}, {"id": "c", "tags": []}]
+    table = ArticleTable(*encode_articles(rows))
+    assert len(table) == 3 and list(table) == rows
+    assert table[-1] == rows[2] and table[0:2] == rows[:2]
+    first = table[0]
+    first["title"] = "changed"
+    assert table[0]["title"] == "Ünïcode"
+    with pytest.raises(IndexError):
+        table[3]
