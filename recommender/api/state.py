@@ -11,6 +11,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 
 from recommender.model import Model
 from recommender.store import ModelStore, ModelStoreError
@@ -33,6 +34,9 @@ class ModelHolder:
         self._lock = threading.Lock()
         self._error: str | None = None
         self._pinned: OrderedDict[str, Model] = OrderedDict()
+        # Run on every newly loaded model before it serves (e.g. the policy's lookup
+        # tables), so the first request after a swap does not pay for building them.
+        self.warmers: list[Callable[[Model], object]] = []
 
     def _refresh(self) -> None:
         now = time.monotonic()
@@ -74,6 +78,11 @@ class ModelHolder:
         if self._current is not None and self._current.version == version:
             return self._current
         model = Model.load(self.store, version)
+        for warm in self.warmers:
+            try:
+                warm(model)
+            except Exception:  # a warmer is an optimisation; serving must not depend on it
+                log.exception("warming model %s failed", version)
         self._pinned[version] = model
         while len(self._pinned) > self.cache_size:
             self._pinned.popitem(last=False)
