@@ -2,7 +2,8 @@
 
 Rows of the TF-IDF matrix are L2-normalised, so cosine similarity is a sparse dot
 product. The all-pairs product is computed a block of rows at a time; a block's dense
-score matrix is capped at ``max_block_cells`` floats, whatever the corpus size.
+score matrix is capped at ``max_block_cells`` floats (peak memory about five times that,
+for the sort indices), whatever the corpus size.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ def build_candidates(
     k: int = 50,
     *,
     candidates_mask: np.ndarray | None = None,
-    max_block_cells: int = 32_000_000,
+    max_block_cells: int = 8_000_000,
     progress: ProgressFn | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Top-k most similar rows for every row of ``matrix`` (self excluded).

@@ -55,7 +55,7 @@ def train_params(config_data: Mapping[str, Any], source: str = "config") -> dict
     top_k = idx.get("top_k", DEFAULT_TOP_K)
     if not isinstance(top_k, int) or not 1 <= top_k <= 1000:
         raise TrainError(f"{source}: [index] top_k must be an integer from 1 to 1000")
-    cells = idx.get("max_block_cells", 32_000_000)
+    cells = idx.get("max_block_cells", 8_000_000)
     if not isinstance(cells, int) or cells < 1000:
         raise TrainError(f"{source}: [index] max_block_cells must be an integer >= 1000")
     return {"vectorizer": vec, "index": {"top_k": top_k, "max_block_cells": cells}}

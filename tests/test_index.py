@@ -53,3 +53,28 @@ def test_k_at_least_the_number_of_columns():
     assert idx.shape == (3, 10)
     assert idx[0, :2].tolist() == [1, 2] and (idx[0, 2:] == -1).all()
     assert idx[1, :1].tolist() == [0] and (idx[1, 1:] == -1).all()
+
+
+def test_memory_is_bounded_by_the_block_not_the_corpus():
+    import tracemalloc
+
+    X = normalize(sp.random(4000, 500, density=0.02, format="csr", random_state=2,
+                            dtype=np.float32))
+    cells = 200_000
+    tracemalloc.start()
+    build_candidates(X, 10, max_block_cells=cells)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    # A full 4000 x 4000 score matrix would be 64 MB; one block is 0.8 MB of floats.
+    assert peak < 12 * cells * 4 + 2_000_000, peak
+
+
+def test_progress_reports(capsys):
+    from recommender.index import Progress
+
+    lines: list[str] = []
+    X = normalize(sp.random(300, 50, density=0.1, format="csr", random_state=3,
+                            dtype=np.float32))
+    build_candidates(X, 5, max_block_cells=3000, progress=Progress("indexing", lines.append,
+                                                                   every=0.0))
+    assert lines and lines[-1].startswith("indexing: 300/300 (100%")
