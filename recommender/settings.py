@@ -76,8 +76,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAX_CONTENT_LENGTH", 1_000_000, _positive_int,
             "Largest request body in bytes; larger requests get 413."),
     Setting("CACHE_MAX_AGE", 300, int, "Cache-Control max-age (seconds) on related lists."),
-    Setting("CORS_ORIGINS", [], _list,
-            "Comma-separated origins allowed to call the API from a browser; `*` allows any."),
+    # Any origin by default: the widget is embedded on the site's own domain, which is
+    # rarely the service's, and everything served is public article metadata.
+    Setting("CORS_ORIGINS", ["*"], _list,
+            "Comma-separated origins allowed to call the API from a browser; `*` allows any; "
+            "empty allows none."),
     Setting("RELOAD_INTERVAL", 2.0, _non_negative_float,
             "Seconds between checks of the published-model pointer; 0 checks on every request."),
     Setting("KEEP_VERSIONS", 5, _positive_int,

@@ -166,3 +166,8 @@ def test_config_file_and_env_precedence(tmp_path, monkeypatch, models_dir):
     client = app.test_client()
     assert client.get("/v1/articles/space-1/related?limit=9").status_code == 400
     assert len(ids(client.get("/v1/articles/vote-1/related"))) == 2
+
+
+def test_cors_allows_any_origin_by_default(client):
+    resp = client.get("/v1/articles/space-1/related", headers={"Origin": "https://x.example"})
+    assert resp.headers["Access-Control-Allow-Origin"] == "*"

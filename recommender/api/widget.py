@@ -1,0 +1,170 @@
+"""The site widget: ``/widget.js`` (+ ``/widget.css``) and the server-rendered block.
+
+Both the JS widget (through the JSON endpoint) and ``related.html`` get their items from
+``related_payload()``, so A/B variants and ranking policies apply to both alike.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import re
+import uuid
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import orjson
+from flask import Blueprint, Response, current_app, render_template, request
+
+from recommender.api.errors import APIError
+from recommender.api.params import parse_limit
+from recommender.api.pipeline import Source, related_payload
+
+bp = Blueprint("widget", __name__)
+
+THEMES = ("light", "dark", "auto")
+MAX_HEADING_CHARS = 120
+# The widget changes only on deploy; an hour keeps it off the critical path of every page
+# view, and the ETag makes the revalidation after that cheap.
+ASSET_MAX_AGE = 3600
+_CSS_MARK = '/*__RP_CSS__*/""'
+
+
+def _compact_css(css: str) -> str:
+    css = re.sub(r"/\*.*?\*/", "", css, flags=re.DOTALL)
+    return "\n".join(line.strip() for line in css.splitlines() if line.strip())
+
+
+@functools.lru_cache(maxsize=8)
+def _assets(static_dir: str, stamp: tuple[float, ...]) -> tuple[bytes, bytes]:
+    """(widget.js with the CSS inlined, widget.css); ``stamp`` re-reads edited files."""
+    base = Path(static_dir)
+    css = _compact_css((base / "widget.css").read_text(encoding="utf-8"))
+    js = (base / "widget.js").read_text(encoding="utf-8")
+    # One request instead of two, and the styles arrive with the markup they style.
+    js = js.replace(_CSS_MARK, json.dumps(css), 1)
+    return js.encode("utf-8"), css.encode("utf-8")
+
+
+def _asset(index: int, mimetype: str) -> Response:
+    static = Path(current_app.static_folder or "")
+    stamp = tuple((static / n).stat().st_mtime for n in ("widget.js", "widget.css"))
+    body = _assets(str(static), stamp)[index]
+    resp = Response(body, mimetype=mimetype)
+    resp.set_etag(hashlib.blake2b(body, digest_size=12).hexdigest())
+    resp.headers["Cache-Control"] = f"public, max-age={ASSET_MAX_AGE}"
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    return resp.make_conditional(request)
+
+
+@bp.get("/widget.js")
+def widget_js() -> Response:
+    return _asset(0, "text/javascript")
+
+
+@bp.get("/widget.css")
+def widget_css() -> Response:
+    return _asset(1, "text/css")
+
+
+def safe_url(value: Any, base: str | None = None) -> str | None:
+    """An http(s) URL, or a same-site path, or None: ``javascript:`` and friends never render.
+
+    With ``base`` the result is absolute (images live on the service, the page may not).
+    """
+    if not isinstance(value, str) or not value.strip():
+        return None
+    url = value.strip()
+    if base:
+        url = urljoin(base, url)
+    parts = urlsplit(url)
+    if parts.scheme in ("http", "https") and parts.netloc:
+        return url
+    # Browsers read "//x" and "/\x" as another host: only plain absolute paths stay relative.
+    if not parts.scheme and not parts.netloc and re.match(r"/(?![/\\])", url):
+        return url
+    return None
+
+
+def format_date(value: Any) -> str | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return f"{when.day} {when:%b %Y}"
+
+
+def cards(items: list[dict[str, Any]], service_url: str) -> list[dict[str, Any]]:
+    """What the template shows per item; every URL is vetted, every text left to autoescape."""
+    out = []
+    for position, it in enumerate(items, start=1):
+        label = (it.get("section") or it.get("title") or "")[:1]
+        out.append({
+            "id": it.get("id"), "position": position, "source": it.get("source"),
+            "title": it.get("title") or "", "teaser": it.get("teaser"),
+            "section": it.get("section"), "label": label,
+            "url": safe_url(it.get("url")), "image": safe_url(it.get("image"), service_url),
+            "published_at": it.get("published_at"), "date": format_date(it.get("published_at")),
+        })
+    return out
+
+
+def _choice(name: str, allowed: tuple[str, ...], default: str) -> str:
+    value = request.args.get(name) or default
+    if value not in allowed:
+        raise APIError(400, f"{name} must be one of {', '.join(allowed)}, got {value!r}",
+                       field=name)
+    return value
+
+
+def _flag(name: str, default: bool) -> bool:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw in ("1", "true", "yes"):
+        return True
+    if raw in ("0", "false", "no"):
+        return False
+    raise APIError(400, f"{name} must be 1 or 0, got {raw!r}", field=name)
+
+
+def _heading() -> str:
+    heading = request.args.get("heading", "Related articles")
+    if len(heading) > MAX_HEADING_CHARS:
+        raise APIError(400, f"heading must be at most {MAX_HEADING_CHARS} characters, "
+                       f"got {len(heading)}", field="heading")
+    return heading
+
+
+@bp.get("/v1/articles/<path:article_id>/related.html")
+def related_html(article_id: str) -> Response:
+    """The block as HTML for server-side includes (``?frame=1``: a whole page for iframes)."""
+    limit = parse_limit(request.args.get("limit"))
+    theme = _choice("theme", THEMES, "light")
+    heading = _heading()
+    with_css, frame = _flag("css", True), _flag("frame", False)
+    payload = related_payload(Source(article_id=article_id), limit, request.args)
+    service_url = request.url_root  # the public base, with any mount prefix
+    if not payload["items"]:
+        html = ""  # no block at all beats an empty frame in the page
+    else:
+        html = render_template(
+            "related_frame.html" if frame else "related_block.html",
+            payload=payload, cards=cards(payload["items"], service_url), theme=theme,
+            heading=heading, css_url=urljoin(service_url, "widget.css") if with_css else None,
+            service_url=service_url, visitor=request.args.get("visitor"),
+            heading_id=f"rp-{uuid.uuid4().hex[:12]}",
+        )
+    resp = Response(html, mimetype="text/html")
+    stable = {k: v for k, v in payload.items() if k != "impression_id"}
+    # Everything the markup depends on, except the per-response impression id.
+    key = orjson.dumps([stable, request.query_string.decode("latin-1"), service_url],
+                       option=orjson.OPT_SERIALIZE_NUMPY)
+    resp.set_etag(hashlib.blake2b(key, digest_size=12).hexdigest())
+    resp.headers["Cache-Control"] = f"public, max-age={current_app.config['CACHE_MAX_AGE']}"
+    return resp.make_conditional(request)
