@@ -76,15 +76,21 @@ def train_cmd(corpus: str, models_dir: str, config_path: str | None, skip_invali
 @main.command("versions")
 @models_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def versions_cmd(models_dir: str, as_json: bool) -> None:
+@click.option("--details", is_flag=True,
+              help="Also show each version's stored evaluation (recommender evaluate).")
+def versions_cmd(models_dir: str, as_json: bool, details: bool) -> None:
     """List model versions; * marks the published one."""
+    from recommender.evaluate import details_lines, load_report
+
     store = ModelStore(models_dir)
     versions = store.versions()
     if as_json:
         import json
 
         click.echo(json.dumps([{"version": v.version, "created_at": v.created_at,
-                                "articles": v.article_count, "published": v.published}
+                                "articles": v.article_count, "published": v.published,
+                                **({"evaluation": load_report(store, v.version)}
+                                   if details else {})}
                                for v in versions], indent=2))
         return
     if not versions:
@@ -93,6 +99,8 @@ def versions_cmd(models_dir: str, as_json: bool) -> None:
     for v in versions:
         mark = "*" if v.published else " "
         click.echo(f"{mark} {v.version}  {v.created_at}  {v.article_count} articles")
+        if details:
+            click.echo("\n".join(details_lines(store, v.version)))
 
 
 @main.command("rollback")
@@ -130,6 +138,16 @@ def serve_cmd(models_dir: str, config_path: str | None, bind: str, workers: int 
     args = [sys.executable, "-m", "gunicorn", "-c", "python:recommender.gunicorn_config",
             "recommender.api:create_app()"]
     os.execvpe(args[0], args, env)
+
+
+from recommender.cli_ab import ab  # noqa: E402  (the A/B commands live in their own module)
+
+main.add_command(ab)
+
+from recommender.cli_eval import evaluate_cmd, retrain_cmd  # noqa: E402  (evaluation commands)
+
+main.add_command(evaluate_cmd)
+main.add_command(retrain_cmd)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -34,7 +34,7 @@ def _apply_cors(app: Flask) -> None:
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the service. ``config`` overrides env vars and the config file (tests)."""
-    from recommender.api import errors, health, model_info, related
+    from recommender.api import demo, errors, health, model_info, related, widget
     from recommender.api.state import ModelHolder
 
     app = Flask(__name__)
@@ -48,8 +48,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["recommender.models"] = ModelHolder(
         store, reload_interval=app.config["RELOAD_INTERVAL"]
     )
+    from recommender.api import policy_params
+
+    policy_params.install(app)  # app.extensions["recommender.policies"]
     errors.register_error_handlers(app)
     for bp in (health.bp, related.bp, model_info.bp):
         app.register_blueprint(bp)
+    for bp in (widget.bp, demo.bp):  # the site widget and the /demo news site
+        app.register_blueprint(bp)
+    from recommender.api import events
+
+    events.init_app(app)  # A/B: experiments, impression signing, POST /v1/events
     _apply_cors(app)
     return app

@@ -1,0 +1,46 @@
+"""PNG of a report: CTR with intervals per variant, and CTR by position."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+
+def plot_report(report: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display on servers; must precede pyplot
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    rows = [v for v in report["variants"] if v["ctr"] is not None]
+    names = [v["variant"] for v in rows]
+    ctr = [v["ctr"] for v in rows]
+    err = [[v["ctr"] - v["ctr_low"] for v in rows], [v["ctr_high"] - v["ctr"] for v in rows]]
+    colors = ["#777777" if v["control"] else "#1f77b4" for v in rows]
+    left.bar(names, ctr, yerr=err, capsize=6, color=colors)
+    left.set_title(f"CTR per variant ({report['confidence']:.0%} CI)")
+    left.set_ylabel("impressions with a click / impressions")
+    left.set_ylim(bottom=0)
+
+    series: dict[str, list[Mapping[str, Any]]] = {}
+    for p in report["by_position"]:
+        if p["ctr"] is not None:
+            series.setdefault(p["variant"], []).append(p)
+    for i, (name, pts) in enumerate(sorted(series.items())):
+        x = [p["position"] + (i - (len(series) - 1) / 2) * 0.08 for p in pts]
+        y = [p["ctr"] for p in pts]
+        e = [[p["ctr"] - p["ctr_low"] for p in pts], [p["ctr_high"] - p["ctr"] for p in pts]]
+        right.errorbar(x, y, yerr=e, marker="o", capsize=4, label=name)
+    right.set_title("CTR by position")
+    right.set_xlabel("position (1 = top)")
+    right.xaxis.set_major_locator(MaxNLocator(integer=True))
+    right.set_ylim(bottom=0)
+    if series:
+        right.legend()
+    fig.suptitle(f"Experiment {report['experiment']}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

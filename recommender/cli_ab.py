@@ -1,0 +1,157 @@
+"""``recommender ab``: check an experiments file, see a visitor's variant, report results."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from sqlalchemy.exc import SQLAlchemyError
+
+from recommender.corpus import parse_datetime
+from recommender.events.store import EventStore, EventStoreError, default_url
+from recommender.experiments import (
+    Experiment,
+    ExperimentsError,
+    SaltRegistry,
+    load_experiments,
+    pick_variant,
+)
+from recommender.store import ModelStore
+
+models_option = click.option(
+    "--models", "models_dir", envvar="RECOMMENDER_MODELS_DIR", default="models",
+    show_default=True, type=click.Path(file_okay=False), help="Model versions directory.")
+experiments_option = click.option(
+    "--experiments", "experiments_file", envvar="RECOMMENDER_EXPERIMENTS_FILE", default=None,
+    type=click.Path(dir_okay=False), help="Experiments TOML file.")
+state_option = click.option(
+    "--state", "state_file", envvar="RECOMMENDER_EXPERIMENTS_STATE", default=None,
+    type=click.Path(dir_okay=False),
+    help="Record of splits per salt (default: MODELS/experiments-state.json).")
+
+
+def _state(models_dir: str, state_file: str | None) -> SaltRegistry:
+    return SaltRegistry(state_file or Path(models_dir) / "experiments-state.json")
+
+
+def _load(path: str | None, models_dir: str, *, check_models: bool = True):  # noqa: ANN202
+    if not path:
+        raise click.ClickException("no experiments file: pass --experiments FILE or set "
+                                   "RECOMMENDER_EXPERIMENTS_FILE")
+    check = ModelStore(models_dir).read_manifest if check_models else None
+    try:
+        return load_experiments(path, check_model=check)
+    except ExperimentsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _time(value: str | None, name: str) -> float | None:
+    if not value:
+        return None
+    try:
+        return parse_datetime(value).timestamp()
+    except ValueError:
+        raise click.BadParameter(f"not an ISO 8601 date or time: {value!r}",
+                                 param_hint=name) from None
+
+
+@click.group("ab")
+def ab() -> None:
+    """A/B tests of recommendation quality (see README, "A/B tests")."""
+
+
+@ab.command("check")
+@experiments_option
+@models_option
+@state_option
+def check_cmd(experiments_file: str | None, models_dir: str, state_file: str | None) -> None:
+    """Validate the experiments file: keys, weights, model versions, split changes."""
+    experiments = _load(experiments_file, models_dir)
+    try:
+        _state(models_dir, state_file).check(experiments)
+    except ExperimentsError as exc:
+        raise click.ClickException(str(exc)) from None
+    for exp in experiments.experiments:
+        split = ", ".join(f"{n} {w:.0%}" for n, w in exp.weights().items())
+        mode = "interleaved" if exp.interleave else split
+        click.echo(f"{'active  ' if exp.active else 'inactive'} {exp.name}: {mode}")
+    click.echo(f"{experiments.path}: ok")
+
+
+@ab.command("assign")
+@click.argument("visitor")
+@experiments_option
+@models_option
+def assign_cmd(visitor: str, experiments_file: str | None, models_dir: str) -> None:
+    """Print the variant VISITOR gets in the active experiment (what every worker computes)."""
+    exp = _load(experiments_file, models_dir, check_models=False).active
+    if exp is None:
+        raise click.ClickException("no active experiment")
+    chosen = "interleaved" if exp.interleave else pick_variant(exp, visitor).name
+    click.echo(f"{exp.name}: {chosen}")
+
+
+@ab.command("report")
+@click.argument("experiment")
+@click.option("--since", help="Impressions served at or after this ISO time (default: when the "
+              "current salt was first seen, if recorded).")
+@click.option("--until", help="Impressions served before this ISO time.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+@click.option("--plot", type=click.Path(dir_okay=False), help="Also write a PNG chart here.")
+@click.option("--events-url", envvar="RECOMMENDER_EVENTS_URL", default=None,
+              help="Events database URL (default: sqlite file MODELS/events.sqlite3).")
+@experiments_option
+@models_option
+@state_option
+@click.option("--max-clicks-per-minute", type=click.IntRange(min=0), default=10,
+              show_default=True, help="Leave out visitors with more clicks in one minute "
+              "(bot-like bursts); 0 keeps everyone.")
+@click.option("--max-impressions-per-minute", type=click.IntRange(min=0), default=60,
+              show_default=True, help="Leave out visitors with more impressions in one minute; "
+              "0 keeps everyone.")
+@click.option("--confidence", type=click.FloatRange(0.5, 0.999), default=0.95,
+              show_default=True, help="Confidence level of the intervals.")
+def report_cmd(experiment: str, since: str | None, until: str | None, fmt: str,
+               plot: str | None, events_url: str | None, experiments_file: str | None,
+               models_dir: str, state_file: str | None, max_clicks_per_minute: int,
+               max_impressions_per_minute: int, confidence: float) -> None:
+    """Per-variant impressions, views, clicks, CTR, lift, p-values and the SRM check."""
+    from recommender.analysis import build_report, fetch_counts, format_table
+
+    exp: Experiment | None = None
+    if experiments_file:
+        exp = _load(experiments_file, models_dir, check_models=False).get(experiment)
+        if exp is None:
+            raise click.ClickException(f"{experiments_file}: no experiment named {experiment!r}")
+    start, end = _time(since, "--since"), _time(until, "--until")
+    if start is None and exp is not None:
+        first = _state(models_dir, state_file).first_seen(exp.name, exp.salt)
+        start = _time(first, "--since")
+    url = events_url or default_url(models_dir)
+    try:
+        counts = fetch_counts(EventStore(url), experiment, start, end,
+                              max_clicks_per_minute=max_clicks_per_minute,
+                              max_impressions_per_minute=max_impressions_per_minute)
+    except (EventStoreError, SQLAlchemyError) as exc:
+        raise click.ClickException(f"cannot read events: {str(exc).splitlines()[0]}") from None
+    report = build_report(
+        counts, experiment, shares=exp.weights() if exp and not exp.interleave else None,
+        control=exp.control if exp and not exp.interleave else None,
+        interleave=(exp.variants[0].name, exp.variants[1].name) if exp and exp.interleave
+        else None, since=start, until=end, confidence=confidence)
+    if fmt == "json":
+        click.echo(json.dumps(report, indent=2))
+        for w in report["warnings"]:
+            click.echo(f"warning: {w}", err=True)
+    else:
+        click.echo(format_table(report), nl=False)
+    if plot:
+        from recommender.analysis.plot import plot_report
+
+        try:
+            plot_report(report, plot)
+        except OSError as exc:
+            raise click.ClickException(f"{plot}: cannot write the plot: {exc}") from None
+        click.echo(f"plot written to {plot}", err=True)
