@@ -26,6 +26,25 @@ config_option = click.option(
 )
 
 
+experiments_option = click.option(
+    "--experiments", "experiments_path", envvar="RECOMMENDER_EXPERIMENTS_FILE", default=None,
+    type=click.Path(dir_okay=False),
+    help="Experiments file: the model versions its variants serve are never pruned.",
+)
+
+
+def protected_versions(path: str | None) -> set[str]:
+    """Versions named by the experiments file; an unreadable file stops before any deletion."""
+    if not path:
+        return set()
+    from recommender.experiments.config import ExperimentsError, referenced_versions
+
+    try:
+        return referenced_versions(path)
+    except ExperimentsError as exc:
+        raise click.ClickException(f"{exc} (needed to know which versions to keep)") from None
+
+
 def load_config(path: str | None) -> dict[str, Any]:
     if not path:
         return {}
@@ -55,13 +74,15 @@ def main() -> None:
 @click.option("--keep", envvar="RECOMMENDER_KEEP_VERSIONS", default=5, show_default=True,
               type=click.IntRange(min=1), help="Versions kept on disk after publishing.")
 @click.option("--no-publish", is_flag=True, help="Write the version but do not publish it.")
+@experiments_option
 def train_cmd(corpus: str, models_dir: str, config_path: str | None, skip_invalid: bool,
-              keep: int, no_publish: bool) -> None:
+              keep: int, no_publish: bool, experiments_path: str | None) -> None:
     """Train a model version from a corpus and publish it. Prints the version id last."""
     config = load_config(config_path)
+    protect = protected_versions(experiments_path)
     try:
         result = train(corpus, models_dir, config, skip_invalid=skip_invalid,
-                       publish=not no_publish, keep=keep, echo=_echo_err)
+                       publish=not no_publish, keep=keep, protect=protect, echo=_echo_err)
     except (CorpusError, TrainError, ModelStoreError) as exc:
         raise click.ClickException(str(exc)) from None
     if result.skipped:

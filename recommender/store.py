@@ -23,7 +23,7 @@ import re
 import secrets
 import shutil
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -240,11 +240,12 @@ class ModelStore:
         self.publish(version)
         return version
 
-    def prune(self, keep: int) -> list[str]:
-        """Delete the oldest versions beyond ``keep``; never the published one."""
-        current = self.published()
+    def prune(self, keep: int, protect: Iterable[str] = ()) -> list[str]:
+        """Delete the oldest versions beyond ``keep``; never the published one, nor those
+        in ``protect`` (versions that A/B variants serve)."""
+        spared = {self.published(), *protect}
         names = [v.version for v in self.versions()]
-        removable = [v for v in names[: max(0, len(names) - keep)] if v != current]
+        removable = [v for v in names[: max(0, len(names) - keep)] if v not in spared]
         for name in removable:
             shutil.rmtree(self.root / name, ignore_errors=True)
         for stale in self.root.glob(".tmp-*"):

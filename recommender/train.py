@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import platform
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -84,6 +84,7 @@ def train_corpus(
     *,
     publish: bool = True,
     keep: int | None = None,
+    protect: Iterable[str] = (),
     echo: Callable[[str], None] = lambda _msg: None,
 ) -> TrainResult:
     articles = corpus.articles
@@ -134,7 +135,7 @@ def train_corpus(
         raise
     if publish:
         store.publish(writer.version)
-    pruned = store.prune(keep) if keep else []
+    pruned = store.prune(keep, protect) if keep else []
     return TrainResult(version=writer.version, path=path, article_count=len(articles),
                        skipped=list(corpus.errors), pruned=pruned, published=publish)
 
@@ -147,6 +148,7 @@ def train(
     skip_invalid: bool = False,
     publish: bool = True,
     keep: int | None = None,
+    protect: Iterable[str] = (),
     echo: Callable[[str], None] = lambda _msg: None,
 ) -> TrainResult:
     params = train_params(config_data or {})
@@ -154,4 +156,4 @@ def train(
     for err in corpus.errors:
         echo(f"skipped {err}")
     return train_corpus(corpus, ModelStore(models_dir), params, publish=publish, keep=keep,
-                        echo=echo)
+                        protect=protect, echo=echo)

@@ -72,3 +72,33 @@ def test_rollback(runner, tmp_path):
     assert ModelStore(models).published() == first.strip().splitlines()[-1]
     bad = runner.invoke(main, ["rollback", "nope", "--models", models])
     assert bad.exit_code == 1 and "not a model version id" in bad.output
+
+
+def test_train_never_prunes_versions_an_experiment_serves(runner, tmp_path):
+    models = str(tmp_path / "m")
+    first = runner.invoke(main, ["train", "--corpus", str(TINY), "--models", models]).stdout
+    first = first.strip().splitlines()[-1]
+    exp = tmp_path / "experiments.toml"
+    exp.write_text(f'''[[experiments]]
+name = "e1"
+salt = "s1"
+[[experiments.variants]]
+name = "control"
+weight = 1
+model = "published"
+[[experiments.variants]]
+name = "old"
+weight = 1
+model = "{first}"
+''')
+    for _ in range(2):
+        result = runner.invoke(main, ["train", "--corpus", str(TINY), "--models", models,
+                                      "--keep", "1", "--experiments", str(exp)])
+        assert result.exit_code == 0, result.output
+    kept = [v.version for v in ModelStore(models).versions()]
+    assert first in kept and len(kept) == 2
+    exp.write_text("[[experiments]\n")
+    broken = runner.invoke(main, ["train", "--corpus", str(TINY), "--models", models,
+                                  "--keep", "1", "--experiments", str(exp)])
+    assert broken.exit_code == 1 and "invalid TOML" in broken.output
+    assert first in [v.version for v in ModelStore(models).versions()]

@@ -192,6 +192,12 @@ def parse_experiments(data: Mapping[str, Any], path: str = "<experiments>", *,
     return Experiments(tuple(out), path)
 
 
+def referenced_versions(path: str | Path) -> set[str]:
+    """Model versions the experiments file serves; pruning must keep them."""
+    return {v.model_version for e in load_experiments(path).experiments
+            for v in e.variants if v.model_version}
+
+
 def load_experiments(path: str | Path, **kwargs: Any) -> Experiments:
     p = Path(path)
     try:
