@@ -30,3 +30,10 @@ worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 accesslog = os.environ.get("RECOMMENDER_ACCESS_LOG", "-")
 errorlog = "-"
 loglevel = os.environ.get("RECOMMENDER_LOG_LEVEL", "info").lower()
+
+
+def worker_exit(server, worker):  # noqa: ARG001 - gunicorn's hook signature
+    """Write buffered A/B events before a worker goes away (atexit is the backstop)."""
+    from recommender.events.buffer import close_all
+
+    close_all()
