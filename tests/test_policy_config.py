@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from recommender.policy import DEFAULTS, Policy, PolicyError, load_policies, parse_policy
+from recommender.policy import (
+    DEFAULTS,
+    Policy,
+    PolicyError,
+    load_policies,
+    parse_overrides,
+    parse_policy,
+)
 from recommender.policy.catalog import canonical_url
 from tests.test_policy_helpers import NOW, art, make_model
 
@@ -106,3 +113,14 @@ def test_explain_names_the_steps_that_moved_an_item() -> None:
     assert "recency" in by_id["new"].explain["changed_by"]
     plain = Policy("p").rank(model, 2, source_row=0, now=NOW)
     assert all(i.explain is None for i in plain.items)
+
+
+def test_explain_reports_a_pin_pushing_an_item_down() -> None:
+    model = make_model([art("src", "moon probe orbit"), art("a", "moon probe orbit launch"),
+                        art("promo", "bread oven sourdough")])
+    ovr = parse_overrides({"pins": [{"under": "src", "item": "promo", "position": 1}]})
+    got = Policy("p").rank(model, 2, source_row=0, overrides=ovr, explain=True, now=NOW)
+    pinned, similar = got.items
+    assert pinned.source == "pinned" and pinned.explain["changed_by"] == ["overrides"]
+    assert similar.explain["ranks"]["diversity"] == 1 and similar.explain["ranks"]["final"] == 2
+    assert "overrides" in similar.explain["changed_by"]

@@ -50,8 +50,22 @@ def get_model(version: str | None = None) -> Model:
 
 
 def assign(args: Mapping[str, Any]) -> Assignment:
-    """Pick the experiment variant for this request (default: no experiment)."""
-    return Assignment()
+    """Pick the experiment variant for this request (default: no experiment).
+
+    ``visitor`` is the unit, ``variant`` forces a variant for QA (recommender/experiments).
+    """
+    from recommender.experiments.runtime import assign_request
+
+    return assign_request(args)
+
+
+def rank_assignment(model: Model, source: Source, limit: int, assignment: Assignment,
+                    args: Mapping[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """rank() for this assignment; an interleaved experiment merges two rankings."""
+    from recommender.experiments.runtime import interleaved_ranking
+
+    merged = interleaved_ranking(model, source, limit, assignment, args)
+    return merged if merged is not None else rank(model, source, limit, assignment.policy, args)
 
 
 def item(model: Model, cand: Candidate, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -65,17 +79,44 @@ def item(model: Model, cand: Candidate, extra: Mapping[str, Any] | None = None) 
 
 def rank(model: Model, source: Source, limit: int, policy: str,
          args: Mapping[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Choose the items shown; returns (items, response-level metadata)."""
-    if source.row is not None:
-        mask = model.published_mask
-        cands = [c for c in model.candidates(source.row) if mask[c.row]][:limit]
-    else:
-        cands = model.match(model.vectorize(source.doc or {}), limit)
-    return [item(model, c) for c in cands], {}
+    """Choose the items shown with the named ranking policy (recommender/policy).
+
+    Returns (items, response-level metadata); every item carries ``source`` (similar, pinned,
+    section or recent) and, with ``explain=1``, the terms and steps behind its position.
+    """
+    from recommender.api import policy_params
+    from recommender.policy import PolicyError
+
+    registry = policy_params.registry()
+    chosen = registry.resolve(policy, args)
+    filters, explain = policy_params.parse_request(args, model)
+    vector, meta = None, None
+    if source.row is None:
+        vector = model.vectorize(source.doc or {})
+        meta = policy_params.source_meta(source.doc, args)
+    try:
+        result = chosen.rank(model, limit, source_row=source.row, source_vector=vector,
+                             source_meta=meta, filters=filters, overrides=registry.overrides(),
+                             explain=explain)
+    except PolicyError as exc:
+        raise APIError(400, str(exc), field=exc.field) from None
+    items = []
+    for it in result.items:
+        extra: dict[str, Any] = {"source": it.source}
+        if it.explain is not None:
+            extra["explain"] = it.explain
+        items.append(item(model, Candidate(it.row, it.score), extra))
+    return items, {"policy": {"name": chosen.name, "version": chosen.version}}
 
 
 def on_served(payload: dict[str, Any], assignment: Assignment) -> None:
-    """Called once per response after the payload is built (impression logging hooks here)."""
+    """Called once per response after the payload is built (impression logging hooks here).
+
+    Replaces ``impression_id`` with a signed one and queues the ``served`` events.
+    """
+    from recommender.experiments.runtime import record_served
+
+    record_served(payload, assignment)
 
 
 def related_payload(source: Source, limit: int, args: Mapping[str, Any]) -> dict[str, Any]:
@@ -85,7 +126,7 @@ def related_payload(source: Source, limit: int, args: Mapping[str, Any]) -> dict
         source.row = model.row_of.get(source.article_id)
         if source.row is None:
             raise APIError(404, f"article {source.article_id!r} is not in model {model.version}")
-    items, meta = rank(model, source, limit, assignment.policy, args)
+    items, meta = rank_assignment(model, source, limit, assignment, args)
     payload: dict[str, Any] = {
         "article_id": source.article_id,
         "model_version": model.version,

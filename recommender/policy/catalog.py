@@ -1,0 +1,136 @@
+"""Per-model lookup arrays the policy needs at serve time, built once per loaded model.
+
+Dates, sections, languages and canonical URLs are turned into numpy arrays and codes so
+that eligibility and filters over ~50 candidates are a few vectorised comparisons, and the
+fallback lists (most recent first, per section and site-wide) are sorted once, not per request.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import numpy as np
+
+from recommender.corpus import parse_datetime
+from recommender.policy.vectors import PlainCSR, plain
+
+
+def canonical_url(url: Any) -> str | None:
+    """Scheme, ``www.``, fragment, tracking parameters and a trailing slash do not matter."""
+    if not isinstance(url, str) or not url.strip():
+        return None
+    parts = urlsplit(url.strip())
+    host = parts.netloc.lower().removeprefix("www.")
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+                       if not k.lower().startswith("utm_")])
+    path = parts.path.rstrip("/") or "/"
+    return f"{host}{path}" + (f"?{query}" if query else "")
+
+
+def to_timestamp(value: Any) -> float:
+    """Epoch seconds of an ISO date, or NaN when missing or unparsable."""
+    if not isinstance(value, str) or not value:
+        return float("nan")
+    try:
+        return parse_datetime(value).timestamp()
+    except ValueError:
+        return float("nan")
+
+
+def norm_label(value: Any) -> str | None:
+    return value.strip().lower() if isinstance(value, str) and value.strip() else None
+
+
+@dataclass
+class Catalog:
+    ids: list[str]
+    ts: np.ndarray  # float64 epoch seconds, NaN = undated
+    published: np.ndarray  # bool
+    section: np.ndarray  # int32 code, -1 = none
+    section_codes: dict[str, int]  # lower-cased name -> code
+    section_names: list[str]  # code -> name as first seen
+    language: np.ndarray  # int32 code, -1 = none
+    language_codes: dict[str, int]
+    url: list[str | None]
+    recent: np.ndarray  # published rows, newest first, undated last
+    recent_by_section: dict[int, np.ndarray]
+    servable_from: np.ndarray  # float64: published rows' date (undated: -inf), others +inf
+    url_code: np.ndarray  # int32 code of the canonical URL, -1 = none
+    url_codes: dict[str, int]
+    csr: PlainCSR | None = None  # the TF-IDF rows as plain arrays
+    neighbors: np.ndarray | None = None
+    scores: np.ndarray | None = None
+    _local: threading.local = field(default_factory=threading.local, repr=False)
+
+    def posmap(self) -> np.ndarray:
+        """This thread's row -> position scratch map (see vectors.pool_sims)."""
+        arr = getattr(self._local, "posmap", None)
+        if arr is None:
+            arr = np.full(len(self.ids) + 1, -1, dtype=np.int64)
+            self._local.posmap = arr
+        return arr
+
+
+def _codes(values: list[str | None]) -> tuple[np.ndarray, dict[str, int]]:
+    codes: dict[str, int] = {}
+    out = np.full(len(values), -1, dtype=np.int32)
+    for i, v in enumerate(values):
+        if v is not None:
+            out[i] = codes.setdefault(v, len(codes))
+    return out, codes
+
+
+def build_catalog(articles: Sequence[Mapping[str, Any]]) -> Catalog:
+    # One pass over a lazily decoded article table, then plain dicts.
+    articles = list(articles)
+    ts = np.array([to_timestamp(a.get("published_at")) for a in articles], dtype=np.float64)
+    published = np.array([a.get("status", "published") == "published" for a in articles],
+                         dtype=bool)
+    section, section_codes = _codes([norm_label(a.get("section")) for a in articles])
+    names: dict[int, str] = {}
+    for a, code in zip(articles, section.tolist(), strict=True):
+        if code >= 0 and code not in names:
+            names[code] = str(a["section"]).strip()
+    language, language_codes = _codes([norm_label(a.get("language") or "en") for a in articles])
+    rows = np.flatnonzero(published)
+    # Newest first; undated rows sort last; equal dates keep corpus order (stable sort).
+    key = np.where(np.isnan(ts[rows]), np.inf, -ts[rows])
+    recent = rows[np.argsort(key, kind="stable")].astype(np.int64)
+    urls = [canonical_url(a.get("url")) for a in articles]
+    url_code, url_codes = _codes(urls)
+    by_section: dict[int, np.ndarray] = {}
+    sec_of_recent = section[recent]
+    for code in range(len(section_codes)):
+        by_section[code] = recent[sec_of_recent == code]
+    return Catalog(
+        ids=[a["id"] for a in articles], ts=ts, published=published, section=section,
+        section_codes=section_codes, section_names=[names[i] for i in range(len(names))],
+        language=language, language_codes=language_codes,
+        servable_from=np.where(published, np.nan_to_num(ts, nan=-np.inf), np.inf),
+        url=urls, recent=recent, recent_by_section=by_section, url_code=url_code,
+        url_codes=url_codes,
+    )
+
+
+_CACHE: weakref.WeakKeyDictionary[Any, Catalog] = weakref.WeakKeyDictionary()
+_LOCK = threading.Lock()
+
+
+def catalog(model: Any) -> Catalog:
+    """The catalog of a loaded model, built on first use and dropped with the model."""
+    cat = _CACHE.get(model)
+    if cat is None:
+        with _LOCK:
+            cat = _CACHE.get(model)
+            if cat is None:
+                cat = build_catalog(model.articles)
+                cat.csr = PlainCSR.of(model.matrix)
+                cat.neighbors = plain(model.neighbors)
+                cat.scores = plain(model.scores)
+                _CACHE[model] = cat
+    return cat
