@@ -95,7 +95,7 @@ def main() -> None:
     env = {**os.environ, "RECOMMENDER_MODELS_DIR": str(tmp / "models"),
            "RECOMMENDER_BIND": f"127.0.0.1:{port}", "RECOMMENDER_WORKERS": "1",
            "RECOMMENDER_THREADS": "1", "RECOMMENDER_ACCESS_LOG": "/dev/null",
-           "RECOMMENDER_LOG_LEVEL": "WARNING", "RECOMMENDER_EVENTS_URL": "sqlite://"}
+           "RECOMMENDER_LOG_LEVEL": "WARNING"}
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c",
                              "python:recommender.gunicorn_config",
                              "recommender.api:create_app()"], cwd=REPO, env=env,

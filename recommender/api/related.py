@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+import orjson
 from flask import Blueprint, Response, current_app, request
 
 from recommender.api.errors import APIError
@@ -21,7 +22,8 @@ _VOLATILE = ("impression_id",)
 def _cached(payload: dict[str, Any]) -> Response:
     resp = json_response(payload)
     stable = {k: v for k, v in payload.items() if k not in _VOLATILE}
-    etag = hashlib.blake2b(json_response(stable).get_data(), digest_size=12).hexdigest()
+    etag = hashlib.blake2b(orjson.dumps(stable, option=orjson.OPT_SERIALIZE_NUMPY),
+                           digest_size=12).hexdigest()
     resp.set_etag(etag)
     resp.headers["Cache-Control"] = f"public, max-age={current_app.config['CACHE_MAX_AGE']}"
     return resp.make_conditional(request)
