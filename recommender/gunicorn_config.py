@@ -30,6 +30,9 @@ worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 accesslog = os.environ.get("RECOMMENDER_ACCESS_LOG", "-")
 errorlog = "-"
 loglevel = os.environ.get("RECOMMENDER_LOG_LEVEL", "info").lower()
+# gunicorn >= 25 opens a control socket under $HOME by default: unused here, and a
+# non-root container user has no writable home, and several instances would share it.
+control_socket_disable = True
 
 
 def worker_exit(server, worker):  # noqa: ARG001 - gunicorn's hook signature
