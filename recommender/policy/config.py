@@ -39,12 +39,12 @@ class PolicyConfig:
     min_relative_score: float = 0.0
     # 4. recency
     recency: str = "around"
-    recency_weight: float = 0.3
+    recency_weight: float = 0.6  # tuned on two news corpora: README, Evaluation
     half_life_days: float = 30.0
     half_life_before_days: float = 30.0
     half_life_after_days: float = 60.0
     # 5. diversity
-    mmr_lambda: float = 0.8
+    mmr_lambda: float = 0.95  # tuned likewise: 0.8 cost 0.02-0.03 precision@5
     max_per_section: int = 0
     # 6. editorial overrides
     overrides: bool = True

@@ -1,0 +1,191 @@
+"""Ground truth for offline evaluation: label groups from the corpus, or a pairs file.
+
+Labels live in each corpus line's ``labels`` object, which the corpus reader (rightly)
+ignores: they are answers, never article content, so they must not reach the vectorizer.
+``labels.FIELD`` may be a string (one group), a list of strings (several groups) or null
+(no ground truth for that article). Two articles are related when they share a group.
+
+A pairs file lists known related pairs, two article ids per line separated by a comma, a
+tab or spaces; ``#`` starts a comment. Pairs are symmetric.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+
+class GroundTruthError(ValueError):
+    """Ground truth that cannot be read; the message names the file and line."""
+
+
+@dataclass
+class GroundTruth:
+    """Ground truth keyed by article id, independent of any model."""
+
+    description: str
+    groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    pairs: dict[str, set[str]] | None = None
+
+    @property
+    def kind(self) -> str:
+        return "pairs" if self.pairs is not None else "groups"
+
+    def for_rows(self, ids: Sequence[str], candidate_mask: np.ndarray,
+                 min_group_size: int = 2) -> Relevance:
+        if self.pairs is not None:
+            return _PairRelevance(self.pairs, ids, candidate_mask)
+        return _GroupRelevance(self.groups, ids, candidate_mask, min_group_size)
+
+
+class Relevance:
+    """Ground truth mapped onto one model's rows."""
+
+    eligible: np.ndarray  # bool per row: the source has something relevant to find
+
+    def hits(self, source: int, rows: Sequence[int]) -> list[bool]:
+        raise NotImplementedError
+
+    def n_relevant(self, source: int, cap: int) -> int:
+        """Relevant candidates for ``source``, counted up to ``cap`` (enough for nDCG@cap)."""
+        raise NotImplementedError
+
+
+class _GroupRelevance(Relevance):
+    def __init__(self, groups: dict[str, tuple[str, ...]], ids: Sequence[str],
+                 candidate_mask: np.ndarray, min_group_size: int) -> None:
+        names: dict[str, int] = {}
+        self.labels: list[frozenset[int]] = []
+        for article_id in ids:
+            self.labels.append(frozenset(names.setdefault(g, len(names))
+                                         for g in groups.get(article_id, ())))
+        # Group sizes count every article of the model (drafts included), as the agreed
+        # metric counts the whole file; candidates count only what may be shown.
+        sizes = Counter(g for labs in self.labels for g in labs)
+        self.members: dict[int, list[int]] = {}
+        for row, labs in enumerate(self.labels):
+            if candidate_mask[row]:
+                for g in labs:
+                    self.members.setdefault(g, []).append(row)
+        self.eligible = np.array(
+            [any(sizes[g] >= min_group_size for g in labs) for labs in self.labels], dtype=bool
+        )
+
+    def hits(self, source: int, rows: Sequence[int]) -> list[bool]:
+        mine = self.labels[source]
+        return [not mine.isdisjoint(self.labels[r]) for r in rows]
+
+    def n_relevant(self, source: int, cap: int) -> int:
+        groups = [self.members.get(g, []) for g in self.labels[source]]
+        # Cheap path: one large group already fills every slot; exact union otherwise.
+        if any(len(m) - 1 >= cap for m in groups):
+            return cap
+        union = set().union(*groups) if groups else set()
+        union.discard(source)
+        return min(cap, len(union))
+
+
+class _PairRelevance(Relevance):
+    def __init__(self, pairs: dict[str, set[str]], ids: Sequence[str],
+                 candidate_mask: np.ndarray) -> None:
+        row_of = {a: i for i, a in enumerate(ids)}
+        self.related: list[set[int]] = [set() for _ in ids]
+        for a, partners in pairs.items():
+            i = row_of.get(a)
+            if i is None:
+                continue
+            self.related[i] = {row_of[b] for b in partners if b in row_of and b != a}
+        self.candidate_mask = candidate_mask
+        self.eligible = np.array([bool(r) for r in self.related], dtype=bool)
+
+    def hits(self, source: int, rows: Sequence[int]) -> list[bool]:
+        mine = self.related[source]
+        return [r in mine for r in rows]
+
+    def n_relevant(self, source: int, cap: int) -> int:
+        return min(cap, sum(1 for r in self.related[source] if self.candidate_mask[r]))
+
+
+def _as_groups(value: object, where: str, field_name: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,) if value.strip() else ()
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(dict.fromkeys(v for v in value if v.strip()))
+    raise GroundTruthError(f"{where}: labels.{field_name} must be a string, a list of "
+                           f"strings or null, got {type(value).__name__}")
+
+
+def read_label_groups(corpus_path: str | Path, field_name: str) -> GroundTruth:
+    """Read ``labels.FIELD`` from every line of a JSON Lines corpus."""
+    path = Path(corpus_path)
+    if path.suffix.lower() == ".csv":
+        raise GroundTruthError(f"{path}: labels are read from JSON Lines corpora only; "
+                               "give a pairs file instead")
+    groups: dict[str, tuple[str, ...]] = {}
+    try:
+        with path.open(encoding="utf-8") as fh:
+            for line_no, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                where = f"{path}:{line_no}"
+                try:
+                    raw = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise GroundTruthError(f"{where}: not valid JSON: {exc.msg}") from None
+                if not isinstance(raw, dict) or raw.get("id") in (None, ""):
+                    continue  # the corpus reader reports these; no article, no label
+                labels = raw.get("labels")
+                if labels is None:
+                    continue
+                if not isinstance(labels, dict):
+                    raise GroundTruthError(f"{where}: labels must be an object")
+                found = _as_groups(labels.get(field_name), where, field_name)
+                if found:
+                    groups[str(raw["id"]).strip()] = found
+    except FileNotFoundError:
+        raise GroundTruthError(f"{path}: corpus file not found (needed for labels)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GroundTruthError(f"{path}: cannot read labels: {exc}") from None
+    if not groups:
+        raise GroundTruthError(f"{path}: no article has labels.{field_name}")
+    return GroundTruth(description=f"labels.{field_name} in {path}", groups=groups)
+
+
+_SPLIT = re.compile(r"\s*[,\t]\s*|\s+")
+
+
+def read_pairs(pairs_path: str | Path) -> GroundTruth:
+    """Read known related pairs: ``id_a,id_b`` (or tab/space separated) per line."""
+    path = Path(pairs_path)
+    pairs: dict[str, set[str]] = {}
+    try:
+        with path.open(encoding="utf-8") as fh:
+            for line_no, line in enumerate(fh, 1):
+                text = line.split("#", 1)[0].strip()
+                if not text:
+                    continue
+                parts = [p for p in _SPLIT.split(text) if p]
+                if len(parts) != 2:
+                    raise GroundTruthError(
+                        f"{path}:{line_no}: expected two article ids, got {len(parts)} value(s)")
+                a, b = (p.strip("\"'") for p in parts)
+                if a == b:
+                    raise GroundTruthError(f"{path}:{line_no}: an article cannot be related "
+                                           f"to itself ({a!r})")
+                pairs.setdefault(a, set()).add(b)
+                pairs.setdefault(b, set()).add(a)
+    except FileNotFoundError:
+        raise GroundTruthError(f"{path}: pairs file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GroundTruthError(f"{path}: cannot read pairs: {exc}") from None
+    if not pairs:
+        raise GroundTruthError(f"{path}: holds no pairs")
+    return GroundTruth(description=f"pairs in {path}", pairs=pairs)
