@@ -5,25 +5,16 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
+from recommender.cli_common import config_option, echo_err, load_config, models_option
 from recommender.corpus import CorpusError
-from recommender.settings import SettingsError, read_toml
 from recommender.store import ModelStore, ModelStoreError
 from recommender.train import TrainError, train
 
 CONTEXT = {"auto_envvar_prefix": "RECOMMENDER", "help_option_names": ["-h", "--help"]}
 
-models_option = click.option(
-    "--models", "models_dir", envvar="RECOMMENDER_MODELS_DIR", default="models",
-    show_default=True, type=click.Path(file_okay=False), help="Model versions directory.",
-)
-config_option = click.option(
-    "--config", "config_path", envvar="RECOMMENDER_CONFIG", default=None,
-    type=click.Path(dir_okay=False), help="TOML config file.",
-)
 
 
 experiments_option = click.option(
@@ -43,19 +34,6 @@ def protected_versions(path: str | None) -> set[str]:
         return referenced_versions(path)
     except ExperimentsError as exc:
         raise click.ClickException(f"{exc} (needed to know which versions to keep)") from None
-
-
-def load_config(path: str | None) -> dict[str, Any]:
-    if not path:
-        return {}
-    try:
-        return read_toml(path)
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from None
-
-
-def _echo_err(message: str) -> None:
-    click.echo(message, err=True)
 
 
 @click.group(context_settings=CONTEXT)
@@ -82,15 +60,15 @@ def train_cmd(corpus: str, models_dir: str, config_path: str | None, skip_invali
     protect = protected_versions(experiments_path)
     try:
         result = train(corpus, models_dir, config, skip_invalid=skip_invalid,
-                       publish=not no_publish, keep=keep, protect=protect, echo=_echo_err)
+                       publish=not no_publish, keep=keep, protect=protect, echo=echo_err)
     except (CorpusError, TrainError, ModelStoreError) as exc:
         raise click.ClickException(str(exc)) from None
     if result.skipped:
-        _echo_err(f"skipped {len(result.skipped)} invalid line(s)")
+        echo_err(f"skipped {len(result.skipped)} invalid line(s)")
     for name in result.pruned:
-        _echo_err(f"pruned {name}")
+        echo_err(f"pruned {name}")
     state = "published" if result.published else "written (not published)"
-    _echo_err(f"{state}: {result.article_count} articles in {result.path}")
+    echo_err(f"{state}: {result.article_count} articles in {result.path}")
     click.echo(result.version)
 
 
@@ -147,7 +125,7 @@ def serve_cmd(models_dir: str, config_path: str | None, bind: str, workers: int 
     """Serve the published model with gunicorn (the same command the Docker image runs)."""
     store = ModelStore(models_dir)
     if store.published() is None:
-        _echo_err(f"warning: no model published in {models_dir}; /readyz answers 503 until "
+        echo_err(f"warning: no model published in {models_dir}; /readyz answers 503 until "
                   "`recommender train` publishes one")
     env = dict(os.environ)
     env["RECOMMENDER_MODELS_DIR"] = str(Path(models_dir).resolve())

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
+from recommender.cli_common import models_option
 from recommender.corpus import parse_datetime
 from recommender.events.store import EventStore, EventStoreError, default_url
 from recommender.experiments import (
@@ -19,9 +20,6 @@ from recommender.experiments import (
 )
 from recommender.store import ModelStore
 
-models_option = click.option(
-    "--models", "models_dir", envvar="RECOMMENDER_MODELS_DIR", default="models",
-    show_default=True, type=click.Path(file_okay=False), help="Model versions directory.")
 experiments_option = click.option(
     "--experiments", "experiments_file", envvar="RECOMMENDER_EXPERIMENTS_FILE", default=None,
     type=click.Path(dir_okay=False), help="Experiments TOML file.")

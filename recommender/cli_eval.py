@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from recommender.cli_common import config_option, echo_err, load_config, models_option
 from recommender.evaluate import (
     EvaluationError,
     GroundTruthError,
@@ -22,33 +23,7 @@ from recommender.evaluate import (
 )
 from recommender.model import Model
 from recommender.retrain import RetrainError, retrain, retrain_options
-from recommender.settings import SettingsError, read_toml
 from recommender.store import ModelStore, ModelStoreError
-
-# Declared here rather than imported from recommender.cli, which imports this module:
-# the same names and env vars, so both spell them alike.
-models_option = click.option(
-    "--models", "models_dir", envvar="RECOMMENDER_MODELS_DIR", default="models",
-    show_default=True, type=click.Path(file_okay=False), help="Model versions directory.",
-)
-config_option = click.option(
-    "--config", "config_path", envvar="RECOMMENDER_CONFIG", default=None,
-    type=click.Path(dir_okay=False), help="TOML config file.",
-)
-
-
-def load_config(path: str | None) -> dict[str, Any]:
-    if not path:
-        return {}
-    try:
-        return read_toml(path)
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from None
-
-
-def _echo_err(message: str) -> None:
-    click.echo(message, err=True)
-
 
 labels_option = click.option(
     "--labels-from", envvar="RECOMMENDER_LABELS_FROM", default=None, metavar="FIELD",
@@ -132,7 +107,7 @@ def evaluate_cmd(version: str | None, models_dir: str, config_path: str | None,
             model, k=k or int(opts.get("k", 5)), policy=policy or opts.get("policy", "default"),
             config_data=config, truth=truth,
             min_group_size=min_group_size or int(opts.get("min_group_size", 2)),
-            against=other, echo=_echo_err)
+            against=other, echo=echo_err)
     except EvaluationError as exc:
         raise click.ClickException(str(exc)) from None
     if not no_save:
@@ -140,7 +115,7 @@ def evaluate_cmd(version: str | None, models_dir: str, config_path: str | None,
             path = save_report(store, report)
         except ModelStoreError as exc:
             raise click.ClickException(str(exc)) from None
-        _echo_err(f"report stored: {path}")
+        echo_err(f"report stored: {path}")
     if fmt == "json":
         click.echo(to_json(report))
     elif fmt == "html":
@@ -182,12 +157,12 @@ def retrain_cmd(ctx: click.Context, corpus: str, models_dir: str, config_path: s
     try:
         result = retrain(corpus, models_dir, config, labels_from=labels_from, pairs=pairs, k=k,
                          policy=policy, min_group_size=min_group_size, keep=keep,
-                         skip_invalid=skip_invalid, dry_run=dry_run, echo=_echo_err)
+                         skip_invalid=skip_invalid, dry_run=dry_run, echo=echo_err)
     except RetrainError as exc:
         click.echo(f"retrain status=failed stage={exc.stage}")
         raise click.ClickException(str(exc)) from None
     for name in result.pruned:
-        _echo_err(f"pruned {name}")
+        echo_err(f"pruned {name}")
     if as_json:
         data = asdict(result)
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
