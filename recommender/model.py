@@ -85,6 +85,7 @@ class Model:
         scores: np.ndarray,
         vectorizer: ArticleVectorizer | Callable[[], ArticleVectorizer],
         published_mask: np.ndarray | None = None,
+        affinity: np.ndarray | None = None,
     ):
         self.version = version
         self.manifest = manifest
@@ -92,6 +93,8 @@ class Model:
         self.matrix = matrix
         self.neighbors = neighbors
         self.scores = scores
+        # Ordering score per stored candidate (index.neighbourhood_affinity); None: cosine.
+        self.affinity = affinity
         self._vectorizer = vectorizer
         self._vectorizer_lock = threading.Lock()
         self.row_of: dict[str, int] = {a["id"]: i for i, a in enumerate(articles)}
@@ -126,6 +129,7 @@ class Model:
             copy=False,
         )
         neighbors, scores = arr("neighbors.npy"), arr("scores.npy")
+        affinity = arr("affinity.npy") if "affinity.npy" in manifest.get("files", {}) else None
         if len(articles) != shape[0] or neighbors.shape[0] != shape[0]:
             raise ModelStoreError(f"{base}: arrays and articles disagree on the article count")
 
@@ -138,7 +142,7 @@ class Model:
 
         return cls(version=version, manifest=manifest, articles=articles, matrix=matrix,
                    neighbors=neighbors, scores=scores, vectorizer=vectorizer,
-                   published_mask=arr("published.npy"))
+                   published_mask=arr("published.npy"), affinity=affinity)
 
     @property
     def vectorizer(self) -> ArticleVectorizer:

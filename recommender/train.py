@@ -23,7 +23,8 @@ _VECTORIZER_KEYS = {
     "field_weights", "sublinear_tf", "stop_words", "ngram_range", "min_df", "max_df",
     "max_features", "strip_accents",
 }
-_INDEX_KEYS = {"top_k", "max_block_cells"}
+_INDEX_KEYS = {"top_k", "max_block_cells", "neighbourhood", "neighbourhood_weight",
+               "hub_penalty"}
 
 
 class TrainError(RuntimeError):
@@ -58,7 +59,18 @@ def train_params(config_data: Mapping[str, Any], source: str = "config") -> dict
     cells = idx.get("max_block_cells", 8_000_000)
     if not isinstance(cells, int) or cells < 1000:
         raise TrainError(f"{source}: [index] max_block_cells must be an integer >= 1000")
-    return {"vectorizer": vec, "index": {"top_k": top_k, "max_block_cells": cells}}
+    size = idx.get("neighbourhood", min(20, top_k))
+    if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size <= top_k:
+        raise TrainError(f"{source}: [index] neighbourhood must be an integer from 0 (off) "
+                         f"to top_k ({top_k})")
+    numbers = {}
+    for key, default in (("neighbourhood_weight", 1.0), ("hub_penalty", 0.5)):
+        value = idx.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 10:
+            raise TrainError(f"{source}: [index] {key} must be a number from 0 to 10")
+        numbers[key] = float(value)
+    return {"vectorizer": vec, "index": {"top_k": top_k, "max_block_cells": cells,
+                                         "neighbourhood": size, **numbers}}
 
 
 def _packages() -> dict[str, str]:
@@ -102,6 +114,14 @@ def train_corpus(
         max_block_cells=params["index"]["max_block_cells"],
         progress=index.Progress("indexing", echo),
     )
+    params_idx = params["index"]
+    affinity = None
+    if params_idx.get("neighbourhood", 0):
+        echo("scoring neighbourhoods")
+        affinity = index.neighbourhood_affinity(
+            matrix, neighbors, scores, size=params_idx["neighbourhood"],
+            weight=params_idx["neighbourhood_weight"], hub_penalty=params_idx["hub_penalty"],
+            progress=index.Progress("neighbourhoods", echo))
     manifest = {
         "created_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
         "packages": _packages(),
@@ -125,6 +145,8 @@ def train_corpus(
         writer.write_array("matrix_indptr.npy", matrix.indptr.astype(np.int64))
         writer.write_array("neighbors.npy", neighbors)
         writer.write_array("scores.npy", scores)
+        if affinity is not None:
+            writer.write_array("affinity.npy", affinity)
         path = writer.commit(manifest)
     except (OSError, ModelStoreError) as exc:
         writer.abort()

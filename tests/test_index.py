@@ -78,3 +78,41 @@ def test_progress_reports(capsys):
     build_candidates(X, 5, max_block_cells=3000, progress=Progress("indexing", lines.append,
                                                                    every=0.0))
     assert lines and lines[-1].startswith("indexing: 300/300 (100%")
+
+
+def test_neighbourhood_affinity_prefers_the_topic_over_a_stray_term():
+    from recommender.index import neighbourhood_affinity
+
+    # Columns: 0-2 the story's words, 3 a word the stray article shares with the source.
+    rows = np.array([
+        [1.0, 1.0, 0.0, 1.0],   # 0 source
+        [1.0, 0.9, 0.8, 0.0],   # 1 same story
+        [0.9, 1.0, 0.9, 0.0],   # 2 same story
+        [0.0, 0.0, 0.0, 1.0],   # 3 shares only the stray word
+        [0.7, 0.2, 1.0, 0.0],   # 4 same story, fewer words in common with the source
+    ], dtype=np.float32)
+    X = normalize(sp.csr_matrix(rows))
+    nb, sc = build_candidates(X, 4)
+    cos = dict(zip(nb[0].tolist(), sc[0].tolist(), strict=True))
+    assert cos[3] > cos[4]  # by cosine alone the stray match outranks the story
+    aff = neighbourhood_affinity(X, nb, sc, size=2, weight=1.0, hub_penalty=0.0)
+    by_aff = dict(zip(nb[0].tolist(), aff[0].tolist(), strict=True))
+    assert by_aff[4] > by_aff[3]
+    assert (aff[nb < 0] == 0).all() and (aff[nb >= 0] > 0).all()
+
+
+def test_hub_penalty_discounts_articles_close_to_everything():
+    from recommender.index import neighbourhood_affinity
+
+    rows = np.array([
+        [1, 0, 0, 1], [0, 1, 0, 1], [0, 0, 1, 1],  # three topics, each sharing word 3
+        [1, 1, 1, 1],                                # the hub: a bit of everything
+        [1, 0.1, 0, 0],                              # close to article 0 only
+    ], dtype=np.float32)
+    X = normalize(sp.csr_matrix(rows))
+    nb, sc = build_candidates(X, 4)
+    plain = neighbourhood_affinity(X, nb, sc, size=1, weight=0.0, hub_penalty=0.0)
+    assert np.allclose(plain[nb >= 0], sc[nb >= 0])  # no weight, no penalty: the cosine
+    pen = neighbourhood_affinity(X, nb, sc, size=1, weight=0.0, hub_penalty=1.0)
+    row = dict(zip(nb[0].tolist(), (plain[0] - pen[0]).tolist(), strict=True))
+    assert row[3] > row[4]  # the hub loses more than the specific neighbour

@@ -65,6 +65,7 @@ class Catalog:
     csr: PlainCSR | None = None  # the TF-IDF rows as plain arrays
     neighbors: np.ndarray | None = None
     scores: np.ndarray | None = None
+    affinity: np.ndarray | None = None  # ordering score per stored candidate, if trained
     _local: threading.local = field(default_factory=threading.local, repr=False)
 
     def posmap(self) -> np.ndarray:
@@ -132,5 +133,7 @@ def catalog(model: Any) -> Catalog:
                 cat.csr = PlainCSR.of(model.matrix)
                 cat.neighbors = plain(model.neighbors)
                 cat.scores = plain(model.scores)
+                affinity = getattr(model, "affinity", None)
+                cat.affinity = None if affinity is None else plain(affinity)
                 _CACHE[model] = cat
     return cat

@@ -37,6 +37,8 @@ class PolicyConfig:
     # 3. relevance threshold
     min_score: float = 0.05
     min_relative_score: float = 0.0
+    # 4. order by the model's neighbourhood affinity (when it has one) instead of the cosine
+    neighbourhood: bool = True
     # 4. recency
     recency: str = "around"
     recency_weight: float = 0.6  # tuned on two news corpora: README, Evaluation
@@ -108,7 +110,7 @@ def parse_policy(table: Mapping[str, Any], where: str = "[policies.default]",
                               field=key)
         if key in ("sections", "exclude_sections", "exclude_ids"):
             values[key] = _strings(where, key, value)
-        elif key in ("same_language", "overrides", "fallback"):
+        elif key in ("same_language", "overrides", "fallback", "neighbourhood"):
             values[key] = _bool(where, key, value)
         elif key == "recency":
             if value not in RECENCY_MODES:

@@ -203,12 +203,16 @@ class Policy:
             nb, sc = cat.neighbors[source_row], cat.scores[source_row]
             keep = nb >= 0
             rows, scores = nb[keep], sc[keep]
+            if cfg.neighbourhood and cat.affinity is not None:
+                base = cat.affinity[source_row][keep].astype(np.float64)
         else:
             pool = max(int(model.neighbors.shape[1]) if model.neighbors.ndim == 2 else 0,
                        4 * limit)
             found = model.match(source_vector, pool)
             rows = np.array([c.row for c in found], dtype=np.int64)
             scores = np.array([c.score for c in found], dtype=np.float64)
+        if source_row is None or not cfg.neighbourhood or cat.affinity is None:
+            base = scores
         if explain:
             stages["candidates"] = rows.tolist()
 
@@ -225,10 +229,12 @@ class Policy:
             stages["eligibility"] = rows[eligible].tolist()
             stages["filters"] = rows[passing].tolist()
             stages["threshold"] = rows[kept].tolist()
-        rows, scores = rows[kept], scores[kept]
+        rows, scores, base = rows[kept], scores[kept], base[kept]
 
-        # 4. Recency, blended with the cosine. Boosts (an override) scale the result.
-        rel = scores * recency_factors(cfg, cat.ts[rows], src.ts, now_ts)
+        # 4. Recency, blended with the cosine (or the neighbourhood affinity, which orders
+        # like the cosine but also weighs the source's other neighbours). Boosts (an
+        # override) scale the result.
+        rel = base * recency_factors(cfg, cat.ts[rows], src.ts, now_ts)
         if explain:
             stages["recency"] = rows[np.argsort(-rel, kind="stable")].tolist()
         if ovr is not None and ovr.has_boosts and len(rows):

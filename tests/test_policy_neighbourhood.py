@@ -1,0 +1,58 @@
+"""The policy orders candidates by the model's neighbourhood affinity when asked to."""
+
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+
+from recommender.model import Model
+from recommender.policy import load_policies
+from recommender.store import ModelStore
+from recommender.train import TrainError, train
+from tests.conftest import TINY
+
+PLAIN = {"recency": "off", "mmr_lambda": 1.0, "fallback": False, "min_score": 0.0,
+         "duplicate_threshold": 1.0}
+
+
+def policies(neighbourhood: bool):
+    return load_policies({"policies": {"default": {**PLAIN, "neighbourhood": neighbourhood}}})
+
+
+def test_order_follows_affinity_or_cosine(models_dir):
+    store = ModelStore(models_dir)
+    model = Model.load(store, store.published())
+    assert model.affinity is not None
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    # draft-1 is the one whose affinity order differs from its cosine order.
+    for article in ("space-1", "bake-2", "vote-3", "draft-1"):
+        row = model.row_of[article]
+        nb = np.asarray(model.neighbors[row])
+        valid = nb >= 0
+        for flag, key in ((True, np.asarray(model.affinity[row])),
+                          (False, np.asarray(model.scores[row]))):
+            result = policies(flag)["default"].rank(model, 5, source_row=row, now=now)
+            got = [it.row for it in result.items]
+            order = np.argsort(-key[valid], kind="stable")
+            want = [r for r in nb[valid][order].tolist() if model.published_mask[r]][:5]
+            assert got == want, (article, flag)
+            # The displayed score stays the cosine whatever orders the list.
+            cos = dict(zip(nb[valid].tolist(), model.scores[row][valid].tolist(), strict=True))
+            assert all(it.score == pytest.approx(cos[it.row]) for it in result.items)
+
+
+def test_neighbourhood_can_be_switched_off_at_training(tmp_path):
+    result = train(TINY, tmp_path, {"index": {"neighbourhood": 0}})
+    model = Model.load(ModelStore(tmp_path), result.version)
+    assert model.affinity is None
+    assert policies(True)["default"].rank(model, 3, source_row=0).items is not None
+
+
+@pytest.mark.parametrize(("table", "fragment"), [
+    ({"top_k": 5, "neighbourhood": 6}, "neighbourhood must be an integer from 0"),
+    ({"neighbourhood_weight": -1}, "neighbourhood_weight must be a number"),
+    ({"hub_penalty": "high"}, "hub_penalty must be a number"),
+])
+def test_index_settings_are_validated(tmp_path, table, fragment):
+    with pytest.raises(TrainError, match=fragment):
+        train(TINY, tmp_path, {"index": table})
