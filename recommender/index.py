@@ -174,7 +174,9 @@ def neighbourhood_affinity(
     hub = np.where(valid[:, :hub_k], scores[:, :hub_k], 0.0).mean(axis=1).astype(np.float32)
     out = np.zeros((n, k), dtype=np.float32)
     matrix = sp.csr_matrix(matrix, dtype=np.float32)
-    step = 2048
+    # Small blocks: the product's cost per row grows with the block (its candidates' union),
+    # and at 16 rows the Python overhead per block is still small (measured on Reuters).
+    step = 16
     for start in range(0, n, step):
         stop = min(n, start + step)
         top = neighbors[start:stop, :size]
@@ -183,16 +185,21 @@ def neighbourhood_affinity(
         # Row-normalised adjacency to each row's top-`size` neighbours: A @ X = centroids.
         rows = np.repeat(np.arange(stop - start), counts)
         weights = np.repeat(1.0 / np.maximum(counts, 1), counts).astype(np.float32)
-        adj = sp.csr_matrix((weights, (rows, top[has])), shape=(stop - start, n))
-        centroids = adj @ matrix
-        for r in range(stop - start):
-            i = start + r
-            cand = neighbors[i][valid[i]]
-            if not len(cand):
-                continue
-            expansion = (matrix[cand] @ centroids[r].T).toarray().ravel()
-            out[i, : len(cand)] = scores[i, : len(cand)] + weight * expansion \
-                - hub_penalty * hub[cand]
+        adj = sp.csr_matrix((weights, (rows, top[has])), shape=(stop - start, matrix.shape[0]))
+        centroids = sp.csr_matrix(adj @ matrix, dtype=np.float32)
+        cands = neighbors[start:stop]
+        ok = cands >= 0
+        union = np.unique(cands[ok])
+        if not len(union):
+            continue
+        # Centroid . candidate for every pair at once: one dense block over the block's
+        # candidates, then a gather.
+        dense = block_scores(centroids, sp.csr_matrix(matrix[union].T, dtype=np.float32),
+                             np.empty((stop - start, len(union)), dtype=np.float32))
+        pos = np.searchsorted(union, np.where(ok, cands, union[0]))
+        expansion = np.take_along_axis(dense, pos, axis=1)
+        block = scores[start:stop] + weight * expansion - hub_penalty * hub[np.maximum(cands, 0)]
+        out[start:stop] = np.where(ok, block, 0.0)
         if progress:
             progress(stop, n)
     # Keep the candidate's cosine as a floor so the order stays positive for the recency
