@@ -224,3 +224,16 @@ def test_paragraphs_group_sentences():
     body = "One. Two! Three? Four. \"Five,\" he said. Six."
     assert paragraphs(body, 2) == ["One. Two!", "Three? Four.", "\"Five,\" he said. Six."]
     assert paragraphs("") == []
+
+
+def test_widget_js_is_served_gzipped_when_accepted(client):
+    import gzip
+
+    plain = client.get("/widget.js")
+    assert "Content-Encoding" not in plain.headers
+    packed = client.get("/widget.js", headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert packed.headers["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in packed.headers["Vary"]
+    assert gzip.decompress(packed.data) == plain.data
+    assert len(packed.data) < 10_000 < len(plain.data)
+    assert packed.headers["ETag"] != plain.headers["ETag"]
