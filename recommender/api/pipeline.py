@@ -19,6 +19,9 @@ from recommender.api.errors import APIError
 from recommender.api.state import ModelUnavailable
 from recommender.model import Candidate, Model
 
+# The A/B and policy modules import Assignment/Source/rank from here, so the hooks below
+# import them inside the functions (a dictionary lookup per call once loaded).
+
 ITEM_FIELDS = ("id", "title", "url", "teaser", "image", "section", "published_at")
 
 

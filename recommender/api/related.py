@@ -19,12 +19,12 @@ bp = Blueprint("related", __name__, url_prefix="/v1")
 _VOLATILE = ("impression_id",)
 
 
-def _cached(payload: dict[str, Any]) -> Response:
-    resp = json_response(payload)
+def cacheable(resp: Response, payload: dict[str, Any], *depends_on: Any) -> Response:
+    """ETag over the payload (less its volatile keys) and whatever else the body depends on,
+    public Cache-Control, and a 304 when the client's copy matches. JSON and HTML share it."""
     stable = {k: v for k, v in payload.items() if k not in _VOLATILE}
-    etag = hashlib.blake2b(orjson.dumps(stable, option=orjson.OPT_SERIALIZE_NUMPY),
-                           digest_size=12).hexdigest()
-    resp.set_etag(etag)
+    key = orjson.dumps([stable, *depends_on], option=orjson.OPT_SERIALIZE_NUMPY)
+    resp.set_etag(hashlib.blake2b(key, digest_size=12).hexdigest())
     resp.headers["Cache-Control"] = f"public, max-age={current_app.config['CACHE_MAX_AGE']}"
     return resp.make_conditional(request)
 
@@ -32,7 +32,8 @@ def _cached(payload: dict[str, Any]) -> Response:
 @bp.get("/articles/<path:article_id>/related")
 def related(article_id: str) -> Response:
     limit = parse_limit(request.args.get("limit"))
-    return _cached(related_payload(Source(article_id=article_id), limit, request.args))
+    payload = related_payload(Source(article_id=article_id), limit, request.args)
+    return cacheable(json_response(payload), payload)
 
 
 def _text_field(data: dict[str, Any], name: str) -> str:

@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-import orjson
 from flask import Blueprint, Response, current_app, render_template, request
 
 from recommender.api.errors import APIError
 from recommender.api.params import parse_limit
 from recommender.api.pipeline import Source, related_payload
+from recommender.api.related import cacheable
 
 bp = Blueprint("widget", __name__)
 
@@ -175,11 +175,6 @@ def related_html(article_id: str) -> Response:
             service_url=service_url, visitor=request.args.get("visitor"),
             heading_id=f"rp-{uuid.uuid4().hex[:12]}",
         )
-    resp = Response(html, mimetype="text/html")
-    stable = {k: v for k, v in payload.items() if k != "impression_id"}
-    # Everything the markup depends on, except the per-response impression id.
-    key = orjson.dumps([stable, request.query_string.decode("latin-1"), service_url],
-                       option=orjson.OPT_SERIALIZE_NUMPY)
-    resp.set_etag(hashlib.blake2b(key, digest_size=12).hexdigest())
-    resp.headers["Cache-Control"] = f"public, max-age={current_app.config['CACHE_MAX_AGE']}"
-    return resp.make_conditional(request)
+    # The markup also depends on the display parameters and the public base URL.
+    return cacheable(Response(html, mimetype="text/html"), payload,
+                     request.query_string.decode("latin-1"), service_url)
