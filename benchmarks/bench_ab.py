@@ -71,7 +71,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from recommender.api import create_app
-    from recommender.train import train
+    from recommender.build.train import train
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

@@ -17,7 +17,7 @@ import scipy.sparse as sp
 from sklearn.neighbors import NearestNeighbors
 
 from benchmarks.common import DATASETS, median_time, synthetic_docs, write_table
-from recommender import index
+from recommender.index import local as index
 from recommender.vectorize import ArticleVectorizer
 
 K = 50

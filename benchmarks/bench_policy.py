@@ -77,9 +77,9 @@ def lookup_app() -> Any:
 
 
 def build(models: Path, n: int, corpus: str | None) -> list[str]:
+    from recommender.artefact.store import ModelStore
+    from recommender.build.train import train_corpus, train_params
     from recommender.corpus import Article, Corpus, read_corpus
-    from recommender.store import ModelStore
-    from recommender.train import train_corpus, train_params
 
     if corpus:
         data = read_corpus(corpus, skip_invalid=True)
@@ -152,7 +152,7 @@ def _start(app: str, models: Path) -> tuple[subprocess.Popen, str]:
            "RECOMMENDER_THREADS": "1", "RECOMMENDER_ACCESS_LOG": "/dev/null",
            "RECOMMENDER_LOG_LEVEL": "WARNING", "RECOMMENDER_EVENTS_URL": "sqlite://"}
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c",
-                             "python:recommender.gunicorn_config", app], cwd=REPO, env=env,
+                             "python:recommender.api.gunicorn_config", app], cwd=REPO, env=env,
                             stdout=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     for _ in range(240):

@@ -39,9 +39,9 @@ def free_port() -> int:
 
 
 def build_model(n: int, models: Path) -> list[str]:
+    from recommender.artefact.store import ModelStore
+    from recommender.build.train import train_corpus, train_params
     from recommender.corpus import Article, Corpus
-    from recommender.store import ModelStore
-    from recommender.train import train_corpus, train_params
 
     docs = synthetic_docs(n)
     arts = [Article(id=f"s{i}", title=d["title"], body=d["body"], section=f"sec{i % 10}",
@@ -97,7 +97,7 @@ def main() -> None:
            "RECOMMENDER_THREADS": "1", "RECOMMENDER_ACCESS_LOG": "/dev/null",
            "RECOMMENDER_LOG_LEVEL": "WARNING"}
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c",
-                             "python:recommender.gunicorn_config",
+                             "python:recommender.api.gunicorn_config",
                              "recommender.api:create_app()"], cwd=REPO, env=env,
                             start_new_session=True, stdout=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"

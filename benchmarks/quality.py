@@ -33,13 +33,13 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from benchmarks.common import DATASETS, write_table
-from recommender import index
+from recommender.artefact.model import Model
+from recommender.artefact.store import ModelStore
+from recommender.build.train import train
 from recommender.evaluate import evaluate_model, read_label_groups
 from recommender.evaluate import metrics as M
-from recommender.model import Model
+from recommender.index import local as index
 from recommender.settings import read_toml
-from recommender.store import ModelStore
-from recommender.train import train
 
 K = 5
 

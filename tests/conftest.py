@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from recommender.api import create_app
-from recommender.train import train
+from recommender.build.train import train
 
 DATA = Path(__file__).parent / "data"
 TINY = DATA / "tiny.jsonl"

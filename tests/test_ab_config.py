@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from recommender.artefact.store import ModelStore
 from recommender.experiments import (
     ExperimentsError,
     ExperimentsHolder,
@@ -15,7 +16,6 @@ from recommender.experiments import (
     load_experiments,
     parse_experiments,
 )
-from recommender.store import ModelStore
 from tests.test_ab_support import experiments_toml, two_arm, write_experiments
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from recommender.api import create_app
-from recommender.train import train
+from recommender.build.train import train
 from tests.conftest import TINY
 
 PG_BASE = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

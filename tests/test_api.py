@@ -3,8 +3,8 @@ import time
 import pytest
 
 from recommender.api import create_app
-from recommender.store import ModelStore
-from recommender.train import train
+from recommender.artefact.store import ModelStore
+from recommender.build.train import train
 from tests.conftest import TINY
 
 

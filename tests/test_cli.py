@@ -1,7 +1,7 @@
 import json
 
+from recommender.artefact.store import ModelStore
 from recommender.cli import main
-from recommender.store import ModelStore
 from tests.conftest import TINY
 
 

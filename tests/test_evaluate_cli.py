@@ -4,11 +4,11 @@ import json
 
 import pytest
 
+from recommender.artefact.model import Model
+from recommender.artefact.store import ModelStore
+from recommender.build.train import train
 from recommender.cli import main
 from recommender.evaluate import evaluate_model, read_label_groups, render_html
-from recommender.model import Model
-from recommender.store import ModelStore
-from recommender.train import train
 from tests.conftest import TINY
 
 

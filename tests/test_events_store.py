@@ -86,7 +86,8 @@ def test_gunicorn_graceful_shutdown_flushes_the_buffer(models_dir: Path, tmp_pat
                RECOMMENDER_WORKERS="1", RECOMMENDER_EVENTS_FLUSH_INTERVAL="3600",
                RECOMMENDER_EVENTS_BATCH="100000", RECOMMENDER_ACCESS_LOG="/dev/null")
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c",
-                             "python:recommender.gunicorn_config", "recommender.api:create_app()"],
+                             "python:recommender.api.gunicorn_config",
+                             "recommender.api:create_app()"],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         base = f"http://127.0.0.1:{port}"

@@ -2,7 +2,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.preprocessing import normalize
 
-from recommender.index import build_candidates, query
+from recommender.index.local import build_candidates, query
 
 
 def brute(X, k):
@@ -70,7 +70,7 @@ def test_memory_is_bounded_by_the_block_not_the_corpus():
 
 
 def test_progress_reports(capsys):
-    from recommender.index import Progress
+    from recommender.index.local import Progress
 
     lines: list[str] = []
     X = normalize(sp.random(300, 50, density=0.1, format="csr", random_state=3,
@@ -81,7 +81,7 @@ def test_progress_reports(capsys):
 
 
 def test_neighbourhood_affinity_prefers_the_topic_over_a_stray_term():
-    from recommender.index import neighbourhood_affinity
+    from recommender.index.local import neighbourhood_affinity
 
     # Columns: 0-2 the story's words, 3 a word the stray article shares with the source.
     rows = np.array([
@@ -102,7 +102,7 @@ def test_neighbourhood_affinity_prefers_the_topic_over_a_stray_term():
 
 
 def test_hub_penalty_discounts_articles_close_to_everything():
-    from recommender.index import neighbourhood_affinity
+    from recommender.index.local import neighbourhood_affinity
 
     rows = np.array([
         [1, 0, 0, 1], [0, 1, 0, 1], [0, 0, 1, 1],  # three topics, each sharing word 3

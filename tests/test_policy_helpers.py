@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 
+from recommender.artefact.model import Model
+from recommender.build.train import article_doc
 from recommender.corpus import validate_record
-from recommender.index import build_candidates
-from recommender.model import Model
-from recommender.train import article_doc
+from recommender.index.local import build_candidates
 from recommender.vectorize import ArticleVectorizer
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)

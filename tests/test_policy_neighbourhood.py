@@ -5,10 +5,10 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from recommender.model import Model
+from recommender.artefact.model import Model
+from recommender.artefact.store import ModelStore
+from recommender.build.train import TrainError, train
 from recommender.policy import load_policies
-from recommender.store import ModelStore
-from recommender.train import TrainError, train
 from tests.conftest import TINY
 
 PLAIN = {"recency": "off", "mmr_lambda": 1.0, "fallback": False, "min_score": 0.0,

@@ -5,8 +5,8 @@ import random
 
 import pytest
 
+from recommender.artefact.store import ModelStore
 from recommender.cli import main
-from recommender.store import ModelStore
 from tests.test_evaluate_cli import labelled_copy
 
 

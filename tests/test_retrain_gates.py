@@ -2,7 +2,7 @@
 
 import pytest
 
-from recommender.retrain import DEFAULT_GATES, RetrainError, check_gates, retrain_options
+from recommender.build.retrain import DEFAULT_GATES, RetrainError, check_gates, retrain_options
 
 
 def report(precision=None, coverage=0.9, fallback=0.0, overlap=None, ndcg=None):

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from recommender.train import train
+from recommender.build.train import train
 from tests.conftest import REPO, TINY, require
 
 BIN = Path(sys.executable).parent

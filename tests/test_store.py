@@ -3,9 +3,9 @@ import json
 import numpy as np
 import pytest
 
-from recommender.model import Model
-from recommender.store import ModelStore, ModelStoreError
-from recommender.train import TrainError, train
+from recommender.artefact.model import Model
+from recommender.artefact.store import ModelStore, ModelStoreError
+from recommender.build.train import TrainError, train
 from tests.conftest import TINY
 
 
@@ -63,7 +63,7 @@ def test_failed_write_leaves_published_model(tmp_path, monkeypatch):
     def disk_full(self, name, array):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("recommender.store.VersionWriter.write_array", disk_full)
+    monkeypatch.setattr("recommender.artefact.store.VersionWriter.write_array", disk_full)
     with pytest.raises(TrainError, match="No space left"):
         train(TINY, tmp_path)
     assert store.published() == first
@@ -99,7 +99,7 @@ def test_config_errors_name_the_key(tmp_path):
 
 
 def test_article_table_is_lazy_and_safe():
-    from recommender.model import ArticleTable, encode_articles
+    from recommender.artefact.model import ArticleTable, encode_articles
 
     rows = [{"id": "a", "title": "Ünïcode"}, {"id": "b", "title": "B"}, {"id": "c", "tags": []}]
     table = ArticleTable(*encode_articles(rows))

@@ -13,7 +13,7 @@ import pytest
 from recommender.api import create_app, pipeline
 from recommender.api.demo import paragraphs
 from recommender.api.widget import format_date, safe_url
-from recommender.train import train
+from recommender.build.train import train
 
 BROWSER_CORPUS = Path(__file__).parent / "browser" / "corpus.jsonl"  # has markup in a title
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from flask import Flask, Response, request
 
+from recommender.artefact.store import ModelStore
 from recommender.settings import load_settings
-from recommender.store import ModelStore
 
 
 def _apply_cors(app: Flask) -> None:
@@ -35,7 +35,7 @@ def _apply_cors(app: Flask) -> None:
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the service. ``config`` overrides env vars and the config file (tests)."""
     from recommender.api import demo, errors, health, model_info, related, widget
-    from recommender.api.state import ModelHolder
+    from recommender.serving.holder import ModelHolder
 
     app = Flask(__name__)
     settings = load_settings(config)

@@ -10,9 +10,9 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template, request
 
-from recommender.api.state import ModelUnavailable
 from recommender.api.widget import format_date, safe_url
-from recommender.model import Model
+from recommender.artefact.model import Model
+from recommender.serving.holder import ModelUnavailable
 
 bp = Blueprint("demo", __name__, url_prefix="/demo")
 

@@ -19,6 +19,7 @@ from flask import Blueprint, Flask, Response, current_app, g, request
 
 from recommender.api.errors import APIError
 from recommender.api.jsonresp import json_response
+from recommender.artefact.store import ModelStore
 from recommender.corpus import parse_datetime
 from recommender.events import (
     EventBuffer,
@@ -30,7 +31,6 @@ from recommender.events import (
 )
 from recommender.experiments import ExperimentsHolder, SaltRegistry
 from recommender.settings import SettingsError
-from recommender.store import ModelStore
 
 bp = Blueprint("events", __name__, url_prefix="/v1")
 log = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ from flask import Blueprint, Response, current_app
 
 from recommender.api.errors import APIError
 from recommender.api.jsonresp import json_response
-from recommender.api.state import ModelUnavailable
+from recommender.serving.holder import ModelUnavailable
 
 bp = Blueprint("model", __name__, url_prefix="/v1")
 

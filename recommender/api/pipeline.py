@@ -16,8 +16,8 @@ from typing import Any
 from flask import current_app
 
 from recommender.api.errors import APIError
-from recommender.api.state import ModelUnavailable
-from recommender.model import Candidate, Model
+from recommender.artefact.model import Candidate, Model
+from recommender.serving.holder import ModelUnavailable
 
 # The A/B and policy modules import Assignment/Source/rank from here, so the hooks below
 # import them inside the functions (a dictionary lookup per call once loaded).

@@ -11,12 +11,11 @@ from __future__ import annotations
 import html
 import io
 import json
-import os
-import secrets
 from pathlib import Path
 from typing import Any
 
-from recommender.store import ModelStore, ModelStoreError
+from recommender.artefact.store import ModelStore, ModelStoreError
+from recommender.common.files import atomic_write
 
 REPORT_JSON = "evaluation.json"
 REPORT_HTML = "evaluation.html"
@@ -145,13 +144,6 @@ th {{ font-weight: 600; }} tr:nth-child(odd) {{ background: #f4f4f4; }}
 """
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def save_report(store: ModelStore, report: dict[str, Any]) -> Path:
@@ -160,8 +152,8 @@ def save_report(store: ModelStore, report: dict[str, Any]) -> Path:
     store.read_manifest(version)  # a real version, not an arbitrary directory
     base = store.root / version
     try:
-        _atomic_write(base / REPORT_JSON, to_json(report))
-        _atomic_write(base / REPORT_HTML, render_html(report))
+        atomic_write(base / REPORT_JSON, to_json(report))
+        atomic_write(base / REPORT_HTML, render_html(report))
     except OSError as exc:
         raise ModelStoreError(f"{base}: cannot store the evaluation report: {exc}") from None
     return base / REPORT_HTML

@@ -16,10 +16,10 @@ from typing import Any
 
 import numpy as np
 
+from recommender.artefact.model import Model
 from recommender.corpus import parse_datetime
 from recommender.evaluate import metrics
 from recommender.evaluate.labels import GroundTruth
-from recommender.model import Model
 
 
 class EvaluationError(ValueError):

@@ -23,7 +23,7 @@ from recommender.experiments.interleave import team_draft
 
 if TYPE_CHECKING:
     from recommender.api.pipeline import Assignment, Source
-    from recommender.model import Model
+    from recommender.artefact.model import Model
 
 log = logging.getLogger(__name__)
 INTERLEAVED = "interleaved"
@@ -82,7 +82,7 @@ def assign_request(args: Mapping[str, Any]) -> Assignment:
 def _loadable(version: str | None) -> bool:
     if version is None:
         return True
-    from recommender.api.state import ModelUnavailable
+    from recommender.serving.holder import ModelUnavailable
 
     try:
         current_app.extensions["recommender.models"].get(version)  # cached after the first

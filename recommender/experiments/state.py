@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 import logging
 import os
-import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from recommender.common.files import atomic_write
 from recommender.experiments.config import Experiments, ExperimentsError
 
 log = logging.getLogger(__name__)
@@ -71,14 +71,11 @@ class SaltRegistry:
         record = self.check(experiments)
         if record == self.read():
             return
-        tmp = self.path.with_name(f".{self.path.name}.{secrets.token_hex(4)}")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(json.dumps(record, indent=2, sort_keys=True), encoding="utf-8")
-            os.replace(tmp, self.path)
+            atomic_write(self.path, json.dumps(record, indent=2, sort_keys=True))
         except OSError as exc:
             # A read-only config volume must not stop serving; the check just cannot persist.
-            tmp.unlink(missing_ok=True)
             log.warning("cannot record experiment splits in %s: %s", self.path, exc)
 
 

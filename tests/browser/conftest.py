@@ -22,7 +22,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from recommender.api import create_app
-from recommender.train import train
+from recommender.build.train import train
 from tests.conftest import REPO, require
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from recommender.cli_common import models_option
+from recommender.artefact.store import ModelStore
+from recommender.cli.common import models_option
 from recommender.corpus import parse_datetime
 from recommender.events.store import EventStore, EventStoreError, default_url
 from recommender.experiments import (
@@ -18,7 +19,6 @@ from recommender.experiments import (
     load_experiments,
     pick_variant,
 )
-from recommender.store import ModelStore
 
 experiments_option = click.option(
     "--experiments", "experiments_file", envvar="RECOMMENDER_EXPERIMENTS_FILE", default=None,

@@ -29,9 +29,9 @@ from recommender.evaluate import (
     read_pairs,
     save_report,
 )
-from recommender.model import Model
-from recommender.store import ModelStore, ModelStoreError
-from recommender.train import TrainError, train_corpus, train_params
+from recommender.artefact.model import Model
+from recommender.artefact.store import ModelStore, ModelStoreError
+from recommender.build.train import TrainError, train_corpus, train_params
 
 EXIT_PUBLISHED = 0
 EXIT_FAILED = 1

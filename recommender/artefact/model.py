@@ -14,8 +14,8 @@ import numpy as np
 import orjson
 import scipy.sparse as sp
 
-from recommender import index
-from recommender.store import ModelStore, ModelStoreError
+from recommender.artefact.store import ModelStore, ModelStoreError
+from recommender.index import local as index
 from recommender.vectorize import ArticleVectorizer, VectorizerError
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import click
 
-from recommender.cli_common import config_option, echo_err, load_config, models_option
+from recommender.artefact.store import ModelStore, ModelStoreError
+from recommender.build.train import TrainError, train
+from recommender.cli.common import config_option, echo_err, load_config, models_option
 from recommender.corpus import CorpusError
-from recommender.store import ModelStore, ModelStoreError
-from recommender.train import TrainError, train
 
 CONTEXT = {"auto_envvar_prefix": "RECOMMENDER", "help_option_names": ["-h", "--help"]}
 
@@ -134,16 +134,16 @@ def serve_cmd(models_dir: str, config_path: str | None, bind: str, workers: int 
         env["RECOMMENDER_CONFIG"] = str(Path(config_path).resolve())
     if workers:
         env["RECOMMENDER_WORKERS"] = str(workers)
-    args = [sys.executable, "-m", "gunicorn", "-c", "python:recommender.gunicorn_config",
+    args = [sys.executable, "-m", "gunicorn", "-c", "python:recommender.api.gunicorn_config",
             "recommender.api:create_app()"]
     os.execvpe(args[0], args, env)
 
 
-from recommender.cli_ab import ab  # noqa: E402  (the A/B commands live in their own module)
+from recommender.cli.ab import ab  # noqa: E402  (the A/B commands live in their own module)
 
 main.add_command(ab)
 
-from recommender.cli_eval import evaluate_cmd, retrain_cmd  # noqa: E402  (evaluation commands)
+from recommender.cli.evaluate import evaluate_cmd, retrain_cmd  # noqa: E402  (evaluation commands)
 
 main.add_command(evaluate_cmd)
 main.add_command(retrain_cmd)

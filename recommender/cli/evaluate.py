@@ -9,7 +9,10 @@ from typing import Any
 
 import click
 
-from recommender.cli_common import config_option, echo_err, load_config, models_option
+from recommender.artefact.model import Model
+from recommender.artefact.store import ModelStore, ModelStoreError
+from recommender.build.retrain import RetrainError, retrain, retrain_options
+from recommender.cli.common import config_option, echo_err, load_config, models_option
 from recommender.evaluate import (
     EvaluationError,
     GroundTruthError,
@@ -21,9 +24,6 @@ from recommender.evaluate import (
     save_report,
     to_json,
 )
-from recommender.model import Model
-from recommender.retrain import RetrainError, retrain, retrain_options
-from recommender.store import ModelStore, ModelStoreError
 
 labels_option = click.option(
     "--labels-from", envvar="RECOMMENDER_LABELS_FROM", default=None, metavar="FIELD",

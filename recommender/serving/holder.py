@@ -13,8 +13,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
-from recommender.model import Model
-from recommender.store import ModelStore, ModelStoreError
+from recommender.artefact.model import Model
+from recommender.artefact.store import ModelStore, ModelStoreError
 
 log = logging.getLogger(__name__)
 

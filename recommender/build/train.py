@@ -12,10 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from recommender import index
+from recommender.index import local as index
 from recommender.corpus import Corpus, CorpusError, read_corpus
-from recommender.model import encode_articles
-from recommender.store import ModelStore, ModelStoreError
+from recommender.artefact.model import encode_articles
+from recommender.artefact.store import ModelStore, ModelStoreError
 from recommender.vectorize import ArticleVectorizer, VectorizerError
 
 DEFAULT_TOP_K = 50

@@ -16,7 +16,6 @@ pointer. Nothing is pickled; arrays load with ``allow_pickle=False``.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -31,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from recommender.common.files import atomic_write, fsync_dir, sha256_file
+
 FORMAT = "recommender-model"
 FORMAT_VERSION = 1
 POINTER = "CURRENT"
@@ -42,12 +43,6 @@ class ModelStoreError(RuntimeError):
     """A model directory that is missing, damaged, foreign or cannot be written."""
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def new_version_id(now: datetime | None = None, after: str | None = None) -> str:
@@ -61,17 +56,6 @@ def new_version_id(now: datetime | None = None, after: str | None = None) -> str
     return f"{stamp}-{secrets.token_hex(3)}"
 
 
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 @dataclass(frozen=True)
@@ -119,7 +103,7 @@ class VersionWriter:
             os.fsync(fh.fileno())
         final = self.root / self.version
         os.rename(self.tmp, final)
-        _fsync_dir(self.root)
+        fsync_dir(self.root)
         return final
 
     def abort(self) -> None:
@@ -143,16 +127,9 @@ class ModelStore:
     def publish(self, version: str) -> None:
         """Point ``CURRENT`` at ``version`` with one atomic rename."""
         self.read_manifest(version)  # refuse to publish something that is not a model
-        tmp = self.root / f".{POINTER}.{secrets.token_hex(4)}"
         try:
-            with tmp.open("w", encoding="utf-8") as fh:
-                fh.write(version + "\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.root / POINTER)
-            _fsync_dir(self.root)
+            atomic_write(self.root / POINTER, version + "\n")
         except OSError as exc:
-            tmp.unlink(missing_ok=True)
             raise ModelStoreError(f"{self.root}: cannot publish {version}: {exc}") from None
 
     # -- reading -------------------------------------------------------------------------

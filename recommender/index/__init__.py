@@ -1,0 +1,1 @@
+"""Index stage: every article's top-K candidates and their neighbourhood affinity."""
