@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from recommender.api import create_app, pipeline
+from recommender.api import create_app
+from recommender.serving import assignment
+from recommender.serving.request import Assignment
 from recommender.settings import SettingsError
 from tests.conftest import TINY
 
@@ -144,7 +146,7 @@ def test_policies_from_the_config_file_and_the_policy_setting(models_dir, tmp_pa
 
 
 def test_unknown_policy_from_an_assignment(client, monkeypatch) -> None:
-    monkeypatch.setattr(pipeline, "assign", lambda args: pipeline.Assignment(policy="gone"))
+    monkeypatch.setattr(assignment, "assign", lambda *args: Assignment(policy="gone"))
     resp = client.get("/v1/articles/space-1/related")
     assert resp.status_code == 500 and "gone" in resp.get_json()["error"]["message"]
     resp = client.get("/v1/articles/space-1/related?policy=gone")
