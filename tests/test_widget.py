@@ -139,6 +139,18 @@ def test_options_theme_heading_css_and_frame(client):
     assert Tags(framed).all("link")[0]["href"] == "http://localhost/widget.css"
 
 
+@pytest.mark.parametrize(("query", "has_link", "framed"), [
+    ("css=on", True, False), ("css=OFF", False, False), ("css=no&frame=yes", False, True),
+    ("css=true&frame=off", True, False),
+])
+def test_display_flags_take_every_boolean_spelling(client, query, has_link, framed):
+    resp = client.get(f"/v1/articles/space-1/related.html?{query}")
+    assert resp.status_code == 200, resp.get_json()
+    html = resp.get_data(as_text=True)
+    assert bool(Tags(html).all("link")) is has_link
+    assert html.lstrip().lower().startswith("<!doctype html>") is framed
+
+
 def test_html_block_revalidates_with_its_etag(client):
     first = client.get("/v1/articles/space-1/related.html")
     again = client.get("/v1/articles/space-1/related.html",
