@@ -29,7 +29,7 @@ LOAD_ERRORS = (ModelStoreError, OSError, ValueError)
 
 class ModelHolder:
     def __init__(self, store: ModelStore, *, reload_interval: float = 2.0, cache_size: int = 4,
-                 load_timeout: float = 30.0):
+                 load_timeout: float = 20.0):
         self.store = store
         self.cache_size = cache_size
         self.load_timeout = load_timeout
