@@ -30,6 +30,15 @@ def test_items_carry_their_source_and_the_policy_is_named(client) -> None:
     assert body["policy"]["name"] == "default" and len(body["policy"]["version"]) == 8
 
 
+@pytest.mark.parametrize(("value", "explained"), [
+    ("on", True), ("YES", True), ("true", True), ("off", False), ("0", False), ("", False),
+])
+def test_explain_takes_every_boolean_spelling(client, value, explained) -> None:
+    resp = client.get(f"/v1/articles/bake-1/related?limit=2&explain={value}")
+    assert resp.status_code == 200
+    assert all(("explain" in it) is explained for it in resp.get_json()["items"])
+
+
 def test_explain_terms_are_readable(client) -> None:
     body = client.get("/v1/articles/bake-1/related?limit=2&explain=1").get_json()
     first = body["items"][0]["explain"]
