@@ -171,3 +171,25 @@ def test_config_file_and_env_precedence(tmp_path, monkeypatch, models_dir):
 def test_cors_allows_any_origin_by_default(client):
     resp = client.get("/v1/articles/space-1/related", headers={"Origin": "https://x.example"})
     assert resp.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_cors_any_origin_even_without_an_origin_header(client):
+    # A CDN may cache the first copy (fetched without Origin) and hand it to every site.
+    for headers in ({}, {"Origin": "https://x.example"}):
+        resp = client.get("/v1/articles/space-1/related", headers=headers)
+        assert resp.headers["Access-Control-Allow-Origin"] == "*"
+        assert "public" in resp.headers["Cache-Control"]
+    revalidated = client.get("/v1/articles/space-1/related",
+                             headers={"If-None-Match": resp.headers["ETag"]})
+    assert revalidated.status_code == 304
+    assert revalidated.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_cors_with_listed_origins_varies_on_origin(models_dir):
+    app = create_app({"MODELS_DIR": str(models_dir), "CORS_ORIGINS": "https://a.example"})
+    client = app.test_client()
+    for origin in ("https://a.example", "https://b.example", None):
+        resp = client.get("/v1/articles/space-1/related",
+                          headers={"Origin": origin} if origin else {})
+        assert "Origin" in resp.headers.get("Vary", ""), origin
+    assert "Origin" in client.get("/widget.js").headers["Vary"]

@@ -172,7 +172,7 @@ def test_server_rendered_block_is_private_during_an_experiment(ab_app) -> None:
 
 def test_read_only_models_dir_needs_an_explicit_secret(models_dir: Path, tmp_path: Path,
                                                          monkeypatch) -> None:
-    from recommender.api import events as events_api
+    from recommender.api import wiring as events_api
     from recommender.settings import SettingsError
     from tests.test_ab_support import make_app, write_experiments
 

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from recommender.api import create_app, pipeline
+from recommender.api import create_app
+from recommender.serving import assignment
+from recommender.serving.request import Assignment
 from recommender.settings import SettingsError
 from tests.conftest import TINY
 
@@ -26,6 +28,15 @@ def test_items_carry_their_source_and_the_policy_is_named(client) -> None:
     assert [i for i, _ in got[2:]] == ["vote-3", "vote-2", "vote-1"]
     assert all(i["score"] == 0 for i in body["items"][2:])
     assert body["policy"]["name"] == "default" and len(body["policy"]["version"]) == 8
+
+
+@pytest.mark.parametrize(("value", "explained"), [
+    ("on", True), ("YES", True), ("true", True), ("off", False), ("0", False), ("", False),
+])
+def test_explain_takes_every_boolean_spelling(client, value, explained) -> None:
+    resp = client.get(f"/v1/articles/bake-1/related?limit=2&explain={value}")
+    assert resp.status_code == 200
+    assert all(("explain" in it) is explained for it in resp.get_json()["items"])
 
 
 def test_explain_terms_are_readable(client) -> None:
@@ -144,7 +155,7 @@ def test_policies_from_the_config_file_and_the_policy_setting(models_dir, tmp_pa
 
 
 def test_unknown_policy_from_an_assignment(client, monkeypatch) -> None:
-    monkeypatch.setattr(pipeline, "assign", lambda args: pipeline.Assignment(policy="gone"))
+    monkeypatch.setattr(assignment, "assign", lambda *args: Assignment(policy="gone"))
     resp = client.get("/v1/articles/space-1/related")
     assert resp.status_code == 500 and "gone" in resp.get_json()["error"]["message"]
     resp = client.get("/v1/articles/space-1/related?policy=gone")

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from recommender.api import create_app, pipeline
+from recommender.api import create_app
 from recommender.api.demo import paragraphs
 from recommender.api.widget import format_date, safe_url
 from recommender.build.train import train
+from recommender.serving import ranking
 
 BROWSER_CORPUS = Path(__file__).parent / "browser" / "corpus.jsonl"  # has markup in a title
 
@@ -79,11 +80,10 @@ def test_html_block_lists_what_the_json_endpoint_lists(client):
 
 
 def test_json_and_html_share_the_ranking_path(client, monkeypatch):
-    def pinned_rank(model, source, limit, policy, args):
-        row = model.row_of["bake-2"]
-        return [pipeline.item(model, pipeline.Candidate(row, 1.0), {"source": "pinned"})], {}
+    def pinned_rank(services, model, source, policy, request):
+        return [ranking.item(model, model.row_of["bake-2"], 1.0, {"source": "pinned"})], {}
 
-    monkeypatch.setattr(pipeline, "rank", pinned_rank)
+    monkeypatch.setattr(ranking, "rank", pinned_rank)
     json_items = client.get("/v1/articles/space-1/related").get_json()["items"]
     html = client.get("/v1/articles/space-1/related.html").get_data(as_text=True)
     assert [it["id"] for it in json_items] == ["bake-2"]
@@ -92,7 +92,7 @@ def test_json_and_html_share_the_ranking_path(client, monkeypatch):
 
 
 def test_no_items_renders_nothing(client, monkeypatch):
-    monkeypatch.setattr(pipeline, "rank", lambda *a, **k: ([], {}))
+    monkeypatch.setattr(ranking, "rank", lambda *a, **k: ([], {}))
     resp = client.get("/v1/articles/space-1/related.html")
     assert resp.status_code == 200 and resp.data == b""
 
@@ -137,6 +137,18 @@ def test_options_theme_heading_css_and_frame(client):
     assert framed.lstrip().lower().startswith("<!doctype html>")
     assert Tags(framed).all("base") == [{"target": "_top"}]
     assert Tags(framed).all("link")[0]["href"] == "http://localhost/widget.css"
+
+
+@pytest.mark.parametrize(("query", "has_link", "framed"), [
+    ("css=on", True, False), ("css=OFF", False, False), ("css=no&frame=yes", False, True),
+    ("css=true&frame=off", True, False),
+])
+def test_display_flags_take_every_boolean_spelling(client, query, has_link, framed):
+    resp = client.get(f"/v1/articles/space-1/related.html?{query}")
+    assert resp.status_code == 200, resp.get_json()
+    html = resp.get_data(as_text=True)
+    assert bool(Tags(html).all("link")) is has_link
+    assert html.lstrip().lower().startswith("<!doctype html>") is framed
 
 
 def test_html_block_revalidates_with_its_etag(client):

@@ -8,13 +8,16 @@ import re
 import zlib
 from typing import Any
 
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, Response, render_template, request
 
+from recommender.api import headers
 from recommender.api.widget import format_date, safe_url
+from recommender.api.wiring import services
 from recommender.artefact.model import Model
-from recommender.serving.holder import ModelUnavailable
+from recommender.serving import ModelUnavailable
 
-bp = Blueprint("demo", __name__, url_prefix="/demo")
+PREFIX = "/demo"
+bp = Blueprint("demo", __name__, url_prefix=PREFIX)
 
 PAGE_SIZE = 30
 _SECTION_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
@@ -32,7 +35,7 @@ def _message(title: str, text: str, status: int) -> Response:
 
 def _model() -> Model | Response:
     try:
-        return current_app.extensions["recommender.models"].get()
+        return services().models.get()
     except ModelUnavailable as exc:
         return _message("No model yet", f"{exc}. Train one with: recommender train --corpus "
                         "data/sample/articles.jsonl --models models", 503)
@@ -84,7 +87,7 @@ def article(article_id: str) -> Response:
                         f"in model {model.version}.", 404)
     art = _view(model.articles[row])
     # Related links stay inside the demo instead of going to the corpus's (fictional) URLs.
-    link_template = request.script_root + bp.url_prefix + "/articles/{id}"
+    link_template = request.script_root + PREFIX + "/articles/{id}"
     return _page("demo_article.html", article=art, paragraphs=paragraphs(art.get("body") or ""),
                  theme=request.args.get("theme"), link_template=link_template, model=model)
 
@@ -99,6 +102,4 @@ def image(section: str) -> Response:
     if not _SECTION_RE.fullmatch(section):
         return _message("Not found", "Image names are lowercase section names.", 404)
     svg = render_template("demo_image.svg", section=section, hue=_hue(section))
-    resp = Response(svg, mimetype="image/svg+xml")
-    resp.headers["Cache-Control"] = "public, max-age=86400"
-    return resp
+    return headers.image(Response(svg, mimetype="image/svg+xml"))

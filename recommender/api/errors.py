@@ -1,13 +1,17 @@
-"""One JSON error shape for every 4xx/5xx: ``{"error": {"code", "message"[, "field"]}}``."""
+"""One JSON error shape for every 4xx/5xx: ``{"error": {"code", "message"[, "field"]}}``.
+
+The core's ``RequestError`` and ``ModelUnavailable`` get the same shape as ``APIError``.
+"""
 
 from __future__ import annotations
 
 import logging
 
 from flask import Flask, Response
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
 
 from recommender.api.jsonresp import json_response
+from recommender.serving import ModelUnavailable, RequestError
 
 log = logging.getLogger(__name__)
 
@@ -32,11 +36,20 @@ def register_error_handlers(app: Flask) -> None:
     def _api_error(exc: APIError) -> Response:
         return json_response(error_body(exc.status, exc.message, exc.field), exc.status)
 
+    @app.errorhandler(RequestError)
+    def _core_error(exc: RequestError) -> Response:
+        # The core's errors carry the same status/message/field: one JSON shape for both.
+        return json_response(error_body(exc.status, exc.message, exc.field), exc.status)
+
+    @app.errorhandler(ModelUnavailable)
+    def _no_model(exc: ModelUnavailable) -> Response:
+        return json_response(error_body(503, str(exc)), 503)
+
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:
         resp = json_response(error_body(exc.code or 500, exc.description or exc.name),
                              exc.code or 500)
-        if exc.code == 405 and exc.valid_methods:
+        if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
             resp.headers["Allow"] = ", ".join(exc.valid_methods)
         return resp
 

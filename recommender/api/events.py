@@ -1,4 +1,4 @@
-"""``POST /v1/events`` (viewed/clicked events from the widget) and the A/B wiring of the app.
+"""``POST /v1/events`` (viewed/clicked events from the widget) and ``GET /v1/events/status``.
 
 A batch is validated completely before anything is queued, so a rejected batch writes
 nothing. Impression ids are verified by signature (no database on the request path), and the
@@ -7,44 +7,23 @@ experiment and variant stored with an event come from the signed id, not from th
 
 from __future__ import annotations
 
-import logging
-import secrets
 import time
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import orjson
-from flask import Blueprint, Flask, Response, current_app, g, request
+from flask import Blueprint, Response, current_app, request
 
 from recommender.api.errors import APIError
 from recommender.api.jsonresp import json_response
-from recommender.artefact.store import ModelStore
+from recommender.api.wiring import ABServices, services
 from recommender.corpus import parse_datetime
-from recommender.events import (
-    EventBuffer,
-    EventStore,
-    ImpressionError,
-    ImpressionSigner,
-    default_url,
-    load_or_create_secret,
-)
-from recommender.experiments import ExperimentsHolder, SaltRegistry
-from recommender.settings import SettingsError
+from recommender.events import ImpressionError
 
 bp = Blueprint("events", __name__, url_prefix="/v1")
-log = logging.getLogger(__name__)
 
 TYPES = ("served", "viewed", "clicked")
 MAX_ID = 1024  # article ids (some sites use URLs)
 MAX_IMPRESSION_ID = 2048  # carries the source article id
-
-
-@dataclass
-class ABServices:
-    signer: ImpressionSigner
-    store: EventStore
-    buffer: EventBuffer
 
 
 def _fail(i: int, name: str, message: str) -> APIError:
@@ -130,67 +109,8 @@ def post_events() -> Response:
 @bp.get("/events/status")
 def events_status() -> Response:
     ab: ABServices = current_app.extensions["recommender.ab"]
-    holder = current_app.extensions.get("recommender.experiments")
+    holder = services().experiments
     active = holder.current().active if holder else None
     return json_response({"buffer": ab.buffer.stats(),
                           "experiment": active.name if active else None,
                           "experiments_error": holder.error if holder else None})
-
-
-def _private_when_experimenting(resp: Response) -> Response:
-    # A cached copy would repeat one impression id (and one visitor's variant) to others.
-    if g.get("recommender_ab_private"):
-        resp.headers["Cache-Control"] = "private, no-store"
-    return resp
-
-
-def known_policies(app: Flask) -> set[str] | None:
-    registry = app.extensions.get("recommender.policies")
-    names = getattr(registry, "policies", registry)  # a PolicyRegistry, or a plain mapping
-    if names is None:
-        try:
-            from recommender.policy import load_policies  # type: ignore[attr-defined]
-        except ImportError:
-            return {"default"}
-        try:
-            names = load_policies(app.config.get("CONFIG_DATA", {}))
-        except Exception:  # the policy layer reports its own config errors
-            return None
-    return set(names) | {"default"}
-
-
-def _host_secret(models_dir: Path, experiments_file: str | None) -> bytes:
-    try:
-        return load_or_create_secret(models_dir)
-    except (OSError, ValueError) as exc:
-        where = f"{models_dir}/.impression-secret"
-        if experiments_file:
-            raise SettingsError(f"cannot keep the impression key in {where} ({exc}); set "
-                                "RECOMMENDER_IMPRESSION_SECRET (the same on every worker and "
-                                "replica)") from None
-        # No experiment to measure: a key per process only costs events across workers.
-        log.warning("cannot keep the impression key in %s (%s): using a per-process key; "
-                    "set RECOMMENDER_IMPRESSION_SECRET", where, exc)
-        return secrets.token_bytes(32)
-
-
-def init_app(app: Flask) -> None:
-    cfg = app.config
-    models_dir = Path(cfg["MODELS_DIR"])
-    secret_text = cfg["IMPRESSION_SECRET"]
-    if secret_text is not None and len(secret_text) < 16:
-        raise SettingsError("setting IMPRESSION_SECRET: must be at least 16 characters")
-    secret = secret_text.encode() if secret_text else _host_secret(models_dir,
-                                                                  cfg["EXPERIMENTS_FILE"])
-    store = EventStore(cfg["EVENTS_URL"] or default_url(models_dir))
-    buffer = EventBuffer(store, capacity=cfg["EVENTS_BUFFER"], batch_size=cfg["EVENTS_BATCH"],
-                         flush_interval=cfg["EVENTS_FLUSH_INTERVAL"])
-    app.extensions["recommender.ab"] = ABServices(ImpressionSigner(secret), store, buffer)
-    if cfg["EXPERIMENTS_FILE"]:
-        state = cfg["EXPERIMENTS_STATE"] or models_dir / "experiments-state.json"
-        app.extensions["recommender.experiments"] = ExperimentsHolder(
-            cfg["EXPERIMENTS_FILE"], registry=SaltRegistry(state),
-            check_model=ModelStore(models_dir).read_manifest,
-            policies=lambda: known_policies(app), reload_interval=cfg["RELOAD_INTERVAL"])
-    app.after_request(_private_when_experimenting)
-    app.register_blueprint(bp)

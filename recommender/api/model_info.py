@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Response
 
-from recommender.api.errors import APIError
 from recommender.api.jsonresp import json_response
-from recommender.serving.holder import ModelUnavailable
+from recommender.api.wiring import services
 
 bp = Blueprint("model", __name__, url_prefix="/v1")
 
 
 @bp.get("/model")
 def model_info() -> Response:
-    holder = current_app.extensions["recommender.models"]
-    try:
-        model = holder.get()
-    except ModelUnavailable as exc:
-        raise APIError(503, str(exc)) from None
-    return json_response({"published": holder.store.published(), "loaded": model.version,
+    holder = services().models
+    model = holder.get()  # ModelUnavailable: a JSON 503 (api/errors)
+    return json_response({"published": holder.published(), "loaded": model.version,
                           "manifest": model.summary()})

@@ -1,14 +1,13 @@
 """The site widget: ``/widget.js`` (+ ``/widget.css``) and the server-rendered block.
 
 Both the JS widget (through the JSON endpoint) and ``related.html`` get their items from
-``related_payload()``, so A/B variants and ranking policies apply to both alike.
+the core's ``related()``, so A/B variants and ranking policies apply to both alike.
 """
 
 from __future__ import annotations
 
 import functools
 import gzip
-import hashlib
 import json
 import re
 import uuid
@@ -19,18 +18,16 @@ from urllib.parse import urljoin, urlsplit
 
 from flask import Blueprint, Response, current_app, render_template, request
 
+from recommender.api import headers
 from recommender.api.errors import APIError
-from recommender.api.params import parse_limit
-from recommender.api.pipeline import Source, related_payload
-from recommender.api.related import cacheable
+from recommender.api.params import parse_flag, related_request
+from recommender.api.wiring import services
+from recommender.serving import related
 
 bp = Blueprint("widget", __name__)
 
 THEMES = ("light", "dark", "auto")
 MAX_HEADING_CHARS = 120
-# The widget changes only on deploy; an hour keeps it off the critical path of every page
-# view, and the ETag makes the revalidation after that cheap.
-ASSET_MAX_AGE = 3600
 _CSS_MARK = '/*__RP_CSS__*/""'
 
 
@@ -65,14 +62,7 @@ def _asset(index: int, mimetype: str) -> Response:
     gz = "gzip" in request.headers.get("Accept-Encoding", "").lower()
     if gz:
         body = _gzipped(body)
-    resp = Response(body, mimetype=mimetype)
-    resp.vary.add("Accept-Encoding")
-    if gz:
-        resp.headers["Content-Encoding"] = "gzip"
-    resp.set_etag(hashlib.blake2b(body, digest_size=12).hexdigest())
-    resp.headers["Cache-Control"] = f"public, max-age={ASSET_MAX_AGE}"
-    resp.headers["X-Content-Type-Options"] = "nosniff"
-    return resp.make_conditional(request)
+    return headers.asset(Response(body, mimetype=mimetype), body, gzipped=gz)
 
 
 @bp.get("/widget.js")
@@ -137,17 +127,6 @@ def _choice(name: str, allowed: tuple[str, ...], default: str) -> str:
     return value
 
 
-def _flag(name: str, default: bool) -> bool:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    if raw in ("1", "true", "yes"):
-        return True
-    if raw in ("0", "false", "no"):
-        return False
-    raise APIError(400, f"{name} must be 1 or 0, got {raw!r}", field=name)
-
-
 def _heading() -> str:
     heading = request.args.get("heading", "Related articles")
     if len(heading) > MAX_HEADING_CHARS:
@@ -159,11 +138,13 @@ def _heading() -> str:
 @bp.get("/v1/articles/<path:article_id>/related.html")
 def related_html(article_id: str) -> Response:
     """The block as HTML for server-side includes (``?frame=1``: a whole page for iframes)."""
-    limit = parse_limit(request.args.get("limit"))
+    core_request = related_request(request.args, article_id=article_id)
     theme = _choice("theme", THEMES, "light")
     heading = _heading()
-    with_css, frame = _flag("css", True), _flag("frame", False)
-    payload = related_payload(Source(article_id=article_id), limit, request.args)
+    with_css = parse_flag(request.args, "css", True)
+    frame = parse_flag(request.args, "frame", False)
+    result = related(services(), core_request)
+    payload = result.payload
     service_url = request.url_root  # the public base, with any mount prefix
     if not payload["items"]:
         html = ""  # no block at all beats an empty frame in the page
@@ -172,9 +153,9 @@ def related_html(article_id: str) -> Response:
             "related_frame.html" if frame else "related_block.html",
             payload=payload, cards=cards(payload["items"], service_url), theme=theme,
             heading=heading, css_url=urljoin(service_url, "widget.css") if with_css else None,
-            service_url=service_url, visitor=request.args.get("visitor"),
+            service_url=service_url, visitor=core_request.visitor,
             heading_id=f"rp-{uuid.uuid4().hex[:12]}",
         )
     # The markup also depends on the display parameters and the public base URL.
-    return cacheable(Response(html, mimetype="text/html"), payload,
-                     request.query_string.decode("latin-1"), service_url)
+    return headers.related(Response(html, mimetype="text/html"), result,
+                           request.query_string.decode("latin-1"), service_url)

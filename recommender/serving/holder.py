@@ -1,106 +1,169 @@
 """ModelHolder: follows the published pointer and swaps models without dropping requests.
 
-Each worker checks the pointer at most every ``reload_interval`` seconds. A new version is
-loaded (checksums verified) while requests keep using the old one; the swap is a single
-reference assignment. A version that fails to load is logged and the old one keeps serving.
+Each worker checks the pointer at most every ``reload_interval`` seconds (one ``stat``). A
+new version is loaded (checksums verified) while requests keep using the old one; the swap
+is a single reference assignment. A version that fails to load is logged and the old one
+keeps serving. A worker that has no model yet makes its requests wait for the first load
+(up to ``load_timeout``) instead of answering "no model" while one is being read; when the
+published version is damaged or the pointer unreadable, it serves the newest version that
+loads and says so in ``status()``.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Callable
 
 from recommender.artefact.model import Model
-from recommender.artefact.store import ModelStore, ModelStoreError
+from recommender.artefact.store import POINTER, VERSION_RE, ModelStore, ModelStoreError
+from recommender.common.watch import FileWatcher
+from recommender.serving.errors import ModelUnavailable
 
 log = logging.getLogger(__name__)
 
-
-class ModelUnavailable(RuntimeError):
-    """No model can serve right now; the message says why (shown by /readyz)."""
+# What a damaged or half-readable version can raise while it is read and checked.
+LOAD_ERRORS = (ModelStoreError, OSError, ValueError)
 
 
 class ModelHolder:
-    def __init__(self, store: ModelStore, *, reload_interval: float = 2.0, cache_size: int = 4):
+    def __init__(self, store: ModelStore, *, reload_interval: float = 2.0, cache_size: int = 4,
+                 load_timeout: float = 20.0):
         self.store = store
-        self.reload_interval = reload_interval
         self.cache_size = cache_size
+        self.load_timeout = load_timeout
+        self._watcher = FileWatcher(store.root / POINTER, reload_interval)
+        self._attempted = False
         self._current: Model | None = None
-        self._stamp: tuple[int, int] | None = None
-        self._checked_at = float("-inf")
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # held while following the pointer (and loading)
+        self._cache_lock = threading.Lock()
         self._error: str | None = None
         self._pinned: OrderedDict[str, Model] = OrderedDict()
         # Run on every newly loaded model before it serves (e.g. the policy's lookup
         # tables), so the first request after a swap does not pay for building them.
         self.warmers: list[Callable[[Model], object]] = []
 
-    def _refresh(self) -> None:
-        now = time.monotonic()
-        if now - self._checked_at < self.reload_interval:
-            return
-        if not self._lock.acquire(blocking=self._current is None):
-            return  # another thread is loading; keep serving the old model meanwhile
+    @property
+    def reload_interval(self) -> float:
+        return self._watcher.interval
+
+    def published(self) -> str | None:
+        """The version ``CURRENT`` names, or None when there is none or it cannot be read."""
+        return self._read_pointer()[0]
+
+    def _read_pointer(self) -> tuple[str | None, str | None, bool]:
+        """(version, why there is none, whether the pointer exists but cannot be read): an
+        unreadable pointer is a reason, never a crash."""
         try:
-            self._checked_at = time.monotonic()
-            stamp = self.store.pointer_stamp()
-            if stamp == self._stamp and (self._current is not None or stamp is None):
-                return
             version = self.store.published()
-            if version is None:
-                self._error = f"no model published in {self.store.root}"
-                self._stamp = stamp
-                return
-            if self._current is not None and self._current.version == version:
-                self._stamp = stamp
-                return
-            try:
-                model = self.load(version)
-            except ModelStoreError as exc:
-                self._error = f"published model {version} cannot be loaded: {exc}"
-                log.error("%s", self._error)
-                self._stamp = stamp
-                return
-            self._current, self._stamp, self._error = model, stamp, None
-            log.info("serving model %s (%d articles)", version, len(model))
+        except (OSError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
+            return None, f"{self.store.root / POINTER} cannot be read ({exc})", True
+        if version is None:
+            return None, f"no model published in {self.store.root}", False
+        return version, None, False
+
+    def _refresh(self) -> str | None:
+        """Follow the pointer if due; a message when this request gave up waiting for it."""
+        if self._current is not None:
+            if not self._watcher.due() or not self._lock.acquire(blocking=False):
+                return None  # another thread is loading; keep serving the old model meanwhile
+        elif not self._lock.acquire(timeout=self.load_timeout):
+            return (f"the model in {self.store.root} is still loading after "
+                    f"{self.load_timeout:g} s")
+        try:
+            # A thread that waited for the lock finds the loader's outcome: not due again.
+            if not self._watcher.due():
+                return None
+            changed, _ = self._watcher.poll()
+            if changed or not self._attempted or self._current is None:
+                self._attempted = True
+                self._follow_pointer()
         finally:
             self._lock.release()
+        return None
+
+    def _follow_pointer(self) -> None:
+        version, problem, unreadable = self._read_pointer()
+        if version is None:
+            self._error = problem
+            if self._current is None and unreadable:
+                self._fall_back(None)
+            return
+        if self._current is not None and self._current.version == version:
+            self._error = None
+            return
+        try:
+            model = self.load(version)
+        except LOAD_ERRORS as exc:
+            self._error = f"published model {version} cannot be loaded: {exc}"
+            log.error("%s", self._error)
+            if self._current is None:
+                self._fall_back(version)
+            return
+        self._current, self._error = model, None
+        log.info("serving model %s (%d articles)", version, len(model))
+
+    def _fall_back(self, published: str | None) -> None:
+        """Serve the newest version that loads (older than ``published`` when it is known,
+        so an unpublished or rejected newer version never goes live by accident)."""
+        try:
+            names = sorted((p.name for p in self.store.root.iterdir()
+                            if p.is_dir() and VERSION_RE.match(p.name)), reverse=True)
+        except OSError:
+            return
+        for name in names:
+            if published is not None and name >= published:
+                continue
+            try:
+                model = self.load(name)
+            except LOAD_ERRORS as exc:
+                log.error("fallback model %s cannot be loaded either: %s", name, exc)
+                continue
+            self._current = model
+            self._error = f"{self._error}; serving {name}, the newest version that loads"
+            log.warning("%s", self._error)
+            return
 
     def load(self, version: str) -> Model:
         """Load (or reuse) a specific version; A/B variants may hold several at once."""
-        cached = self._pinned.get(version)
-        if cached is not None:
-            self._pinned.move_to_end(version)
-            return cached
-        if self._current is not None and self._current.version == version:
-            return self._current
+        with self._cache_lock:
+            cached = self._pinned.get(version)
+            if cached is not None:
+                self._pinned.move_to_end(version)
+                return cached
+        current = self._current
+        if current is not None and current.version == version:
+            return current
         model = Model.load(self.store, version)
         for warm in self.warmers:
             try:
                 warm(model)
             except Exception:  # a warmer is an optimisation; serving must not depend on it
                 log.exception("warming model %s failed", version)
-        self._pinned[version] = model
-        while len(self._pinned) > self.cache_size:
-            self._pinned.popitem(last=False)
+        with self._cache_lock:
+            self._pinned[version] = model
+            while len(self._pinned) > self.cache_size:
+                self._pinned.popitem(last=False)
         return model
 
     def get(self, version: str | None = None) -> Model:
-        self._refresh()
-        if version is not None and (self._current is None or version != self._current.version):
+        waited = self._refresh()
+        current = self._current
+        if version is not None and (current is None or version != current.version):
             try:
                 return self.load(version)
-            except ModelStoreError as exc:
+            except LOAD_ERRORS as exc:
                 raise ModelUnavailable(f"model {version} cannot be loaded: {exc}") from None
-        if self._current is None:
-            raise ModelUnavailable(self._error or f"no model published in {self.store.root}")
-        return self._current
+        if current is None:
+            raise ModelUnavailable(waited or self._error
+                                   or f"no model published in {self.store.root}")
+        return current
 
     def status(self) -> tuple[Model | None, str | None]:
-        self._refresh()
-        if self._current is None:
-            return None, self._error or f"no model published in {self.store.root}"
-        return self._current, self._error
+        """(the serving model or None, what is wrong): the reason /readyz reports."""
+        waited = self._refresh()
+        current = self._current
+        if current is None:
+            return None, waited or self._error or f"no model published in {self.store.root}"
+        return current, self._error

@@ -1,0 +1,88 @@
+"""Every response header the service decides, in one place.
+
+Related lists (JSON and HTML): an ETag over what the body depends on and public caching, or
+``private, no-store`` for experiment traffic (per-visitor content, a unique impression id).
+CORS on every response: with ``*`` allowed, ``Access-Control-Allow-Origin: *`` whatever the
+request's ``Origin`` (a CDN may hand the first copy to every site); with a list of origins,
+the allowed one is echoed and ``Vary: Origin`` tells caches the answer depends on it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import orjson
+from flask import Flask, Response, current_app, request
+
+from recommender.serving import RelatedResult
+
+PRIVATE = "private, no-store"
+# The widget changes only on deploy; an hour keeps it off the critical path of every page
+# view, and the ETag makes the revalidation after that cheap.
+ASSET_MAX_AGE = 3600
+IMAGE_MAX_AGE = 86_400
+
+
+def related(resp: Response, result: RelatedResult, *depends_on: Any) -> Response:
+    """Caching headers of a related list; a 304 when the client's copy matches.
+
+    ``depends_on``: whatever else the body depends on (display parameters, base URL)."""
+    if result.private:
+        # A cached copy would repeat one impression id (and one visitor's variant) to others.
+        resp.headers["Cache-Control"] = PRIVATE
+        return resp
+    key = orjson.dumps([result.stable_payload, *depends_on], option=orjson.OPT_SERIALIZE_NUMPY)
+    resp.set_etag(hashlib.blake2b(key, digest_size=12).hexdigest())
+    resp.headers["Cache-Control"] = f"public, max-age={current_app.config['CACHE_MAX_AGE']}"
+    resp.make_conditional(request)  # in place: a 304 without a body when the ETag matches
+    return resp
+
+
+def posted(resp: Response, result: RelatedResult) -> Response:
+    """A list for posted text: never cached by a POST's nature, but experiment traffic is
+    still marked private for any proxy that would."""
+    if result.private:
+        resp.headers["Cache-Control"] = PRIVATE
+    return resp
+
+
+def asset(resp: Response, body: bytes, *, gzipped: bool) -> Response:
+    """A widget asset: compressed or not by Accept-Encoding, cached for an hour."""
+    resp.vary.add("Accept-Encoding")
+    if gzipped:
+        resp.headers["Content-Encoding"] = "gzip"
+    resp.set_etag(hashlib.blake2b(body, digest_size=12).hexdigest())
+    resp.headers["Cache-Control"] = f"public, max-age={ASSET_MAX_AGE}"
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.make_conditional(request)
+    return resp
+
+
+def image(resp: Response) -> Response:
+    resp.headers["Cache-Control"] = f"public, max-age={IMAGE_MAX_AGE}"
+    return resp
+
+
+def install_cors(app: Flask) -> None:
+    origins = app.config["CORS_ORIGINS"]
+    if not origins:
+        return
+    allow_any = "*" in origins
+    allowed = frozenset(origins)
+
+    @app.after_request
+    def _cors(resp: Response) -> Response:
+        if allow_any:
+            resp.headers["Access-Control-Allow-Origin"] = "*"
+        else:
+            resp.vary.add("Origin")  # even when refused: another origin gets another answer
+            origin = request.headers.get("Origin")
+            if origin not in allowed:
+                return resp
+            resp.headers["Access-Control-Allow-Origin"] = origin
+        resp.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+        resp.headers["Access-Control-Allow-Headers"] = "Content-Type"
+        resp.headers["Access-Control-Max-Age"] = "600"
+        resp.headers["Access-Control-Expose-Headers"] = "ETag"
+        return resp
