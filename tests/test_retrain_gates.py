@@ -2,7 +2,9 @@
 
 import pytest
 
-from recommender.build.retrain import DEFAULT_GATES, RetrainError, check_gates, retrain_options
+from recommender.build.config import DEFAULT_GATES
+from recommender.build.gates import check_gates
+from recommender.build.retrain import RetrainError, retrain_options
 
 
 def report(precision=None, coverage=0.9, fallback=0.0, overlap=None, ndcg=None):
