@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, overload
+from typing import Any, Literal, overload
 
 import numpy as np
 import orjson
@@ -102,7 +102,7 @@ class Model:
     def load(cls, store: ModelStore, version: str, *, mmap: bool = True) -> Model:
         manifest = store.verify(version)
         base = store.root / version
-        mode = "r" if mmap else None
+        mode: Literal["r"] | None = "r" if mmap else None
 
         def arr(name: str) -> np.ndarray:
             try:

@@ -75,7 +75,8 @@ def _unknown_keys(table: Mapping[str, Any], known: tuple[str, ...], where: str) 
 
 
 def check_tables(config_data: Mapping[str, Any], source: str = "config") -> None:
-    """Unknown top-level tables, and the tables other layers own ([service], [policies])."""
+    """Unknown top-level tables, and the tables training does not use itself ([service],
+    [policies], [retrain]), so a typo anywhere in the file stops a run before any work."""
     for name in config_data:
         if name not in KNOWN_TABLES:
             raise ConfigError(f"{source}: unknown table [{name}] "
@@ -92,6 +93,7 @@ def check_tables(config_data: Mapping[str, Any], source: str = "config") -> None
         load_policies(config_data)
     except PolicyError as exc:
         raise ConfigError(f"{source}: {exc}") from None
+    retrain_options(config_data, source)
 
 
 def _df(value: Any) -> bool:

@@ -188,7 +188,7 @@ def _evaluate(new: Model, old: Model | None, plan: _Plan, truth: GroundTruth | N
               clock: _Clock, echo: Callable[[str], None]
               ) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """The new model (with overlap against the published one), then the published one."""
-    common = {"k": plan.k, "policy": plan.policy, "config_data": plan.config_data,
+    common: dict[str, Any] = {"k": plan.k, "policy": plan.policy, "config_data": plan.config_data,
               "truth": truth, "min_group_size": plan.min_group_size, "echo": echo}
     try:
         new_report = evaluate_model(new, against=old, **common)
