@@ -28,13 +28,16 @@ class Progress:
         self.started = time.monotonic()
         self.last = self.started
         self.done, self.total = 0, 0
+        self.said_last = False
 
     def __call__(self, done: int, total: int) -> None:
         self.done, self.total = done, total
         now = time.monotonic()
-        if self.echo is None or now - self.last < self.every:
+        finished = bool(total) and done >= total and now - self.started >= self.every
+        if self.echo is None or (now - self.last < self.every and not finished):
             return
         self.last = now
+        self.said_last = finished
         self.echo(self._line(now))
 
     def _line(self, now: float) -> str:
@@ -47,8 +50,8 @@ class Progress:
 
     def close(self) -> None:
         now = time.monotonic()
-        # The last line of a long step, unless a periodic line just said the same.
-        if self.echo is not None and now - self.started >= self.every and now > self.last:
+        # The last line of a long step, unless the finishing tick already said it.
+        if self.echo is not None and now - self.started >= self.every and not self.said_last:
             self.echo(self._line(now))
 
 
