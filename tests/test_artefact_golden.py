@@ -64,3 +64,27 @@ def test_golden_model_vectorizes_unseen_text_the_same(golden_models: Path) -> No
     assert resp.status_code == 200
     got = [[it["id"], round(it["score"], 4), it["source"]] for it in resp.get_json()["items"]]
     assert got == case["items"]
+
+
+def test_training_the_golden_corpus_again_writes_the_same_files(tmp_path: Path) -> None:
+    """Same corpus, same config: the arrays are byte for byte the ones format 1 wrote."""
+    from recommender.build.train import train
+
+    result = train(GOLDEN / "articles.jsonl", tmp_path, {"index": {"top_k": 4}})
+    new = json.loads((result.path / "manifest.json").read_text())
+    old_dir = GOLDEN / "models" / EXPECTED["version"]
+    old = json.loads((old_dir / "manifest.json").read_text())
+    assert list(new["files"]) == list(old["files"])
+    same_bytes = set(old["files"]) - {"articles.bin.npy", "article_offsets.npy"}
+    for name in same_bytes:
+        assert new["files"][name] == old["files"][name], name
+    for key in ("article_count", "published_count", "matrix_shape"):
+        assert new[key] == old[key], key
+    assert new["params"]["vectorizer"] == old["params"]["vectorizer"]
+    # New index settings may appear (with defaults that keep the old behaviour).
+    assert old["params"]["index"].items() <= new["params"]["index"].items()
+    # Article documents may gain keys in format 1, never lose or change one.
+    old_model = Model.load(ModelStore(GOLDEN / "models"), EXPECTED["version"])
+    new_model = Model.load(ModelStore(tmp_path), result.version)
+    for before, after in zip(old_model.articles, new_model.articles, strict=True):
+        assert {k: after.get(k) for k in before} == before

@@ -85,8 +85,8 @@ def write_model(
     writer adds the format, the version id, the counts and every file's sha256. Raises
     ModelStoreError (or OSError) with nothing left behind.
     """
+    files = list(arrays.files())  # before the temporary directory exists: nothing to undo
     writer = store.writer()
-    files = list(arrays.files())
     try:
         for done, (name, content) in enumerate(files, start=1):
             if isinstance(content, np.ndarray):
