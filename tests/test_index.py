@@ -70,7 +70,7 @@ def test_memory_is_bounded_by_the_block_not_the_corpus():
 
 
 def test_progress_reports(capsys):
-    from recommender.index.local import Progress
+    from recommender.common.progress import Progress
 
     lines: list[str] = []
     X = normalize(sp.random(300, 50, density=0.1, format="csr", random_state=3,

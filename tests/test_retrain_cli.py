@@ -116,3 +116,58 @@ def test_shrunken_corpus_is_rejected(setup, runner, tmp_path):
     half.write_text("".join(corpus.read_text().splitlines(keepends=True)[:5]))
     res = runner.invoke(main, ["retrain", "--corpus", str(half), "--models", str(models)])
     assert res.exit_code == 3 and "max_article_drop" in last_line(res.output)
+
+
+def _experiment_serving(path, version):
+    path.write_text(f'''[[experiments]]
+name = "e1"
+salt = "s1"
+[[experiments.variants]]
+name = "control"
+weight = 1
+model = "published"
+[[experiments.variants]]
+name = "old"
+weight = 1
+model = "{version}"
+''')
+    return path
+
+
+@pytest.mark.parametrize("how", ["option", "env", "service-table"])
+def test_retrain_never_prunes_a_version_an_experiment_serves(setup, runner, tmp_path,
+                                                             monkeypatch, how):
+    corpus, models, config = setup
+    served = ModelStore(models).published()
+    exp = _experiment_serving(tmp_path / "experiments.toml", served)
+    args = ["retrain", "--corpus", str(corpus), "--models", str(models), "--keep", "1"]
+    if how == "option":
+        args += ["--config", str(config), "--experiments", str(exp)]
+    elif how == "env":
+        args += ["--config", str(config)]
+        monkeypatch.setenv("RECOMMENDER_EXPERIMENTS_FILE", str(exp))
+    else:  # the service's own setting in the same config file
+        config.write_text(config.read_text().replace(
+            "[retrain]", f'[service]\nexperiments_file = "{exp}"\n\n[retrain]'))
+        args += ["--config", str(config)]
+    for _ in range(2):
+        res = runner.invoke(main, args)
+        assert res.exit_code == 0, res.output
+        assert f"pruned {served}" not in res.output
+    kept = [v.version for v in ModelStore(models).versions()]
+    assert served in kept and len(kept) == 2  # the experiment's, and the published one
+
+
+def test_retrain_stops_before_training_when_the_experiments_file_is_broken(setup, runner,
+                                                                           tmp_path):
+    corpus, models, config = setup
+    before = [v.version for v in ModelStore(models).versions()]
+    exp = tmp_path / "experiments.toml"
+    exp.write_text("[[experiments]\n")
+    res = runner.invoke(main, ["retrain", "--corpus", str(corpus), "--models", str(models),
+                               "--config", str(config), "--keep", "1", "--experiments",
+                               str(exp)])
+    assert res.exit_code == 1
+    assert "retrain status=failed stage=config" in res.stdout
+    assert f"{exp}: invalid TOML" in res.stderr
+    assert [v.version for v in ModelStore(models).versions()] == before

@@ -2,7 +2,9 @@
 
 import pytest
 
-from recommender.build.retrain import DEFAULT_GATES, RetrainError, check_gates, retrain_options
+from recommender.build.config import DEFAULT_GATES
+from recommender.build.gates import check_gates
+from recommender.build.retrain import RetrainError, retrain_options
 
 
 def report(precision=None, coverage=0.9, fallback=0.0, overlap=None, ndcg=None):
@@ -77,3 +79,16 @@ def test_gates_table_is_validated():
         retrain_options({"retrain": {"k": 0}})
     with pytest.raises(RetrainError, match="unknown key 'label_from'"):
         retrain_options({"retrain": {"label_from": "x"}})
+
+
+def test_first_run_summary_names_no_previous_version():
+    from recommender.build.retrain import RetrainResult
+
+    report = {"coverage": 0.75, "labels": {"precision_at_k": 0.5}}
+    first = RetrainResult(status="published", exit_code=0, version="v2", previous=None, k=5,
+                          stages={"read": 1.0, "train": 2.0}, new_report=report)
+    assert first.summary_line() == ("retrain status=published version=v2 "
+                                    "precision@5=0.5000 coverage=0.7500 seconds=3.0")
+    later = RetrainResult(status="published", exit_code=0, version="v2", previous="v1", k=5,
+                          new_report=report, old_report=report)
+    assert " previous=v1 " in later.summary_line()

@@ -63,7 +63,7 @@ def test_failed_write_leaves_published_model(tmp_path, monkeypatch):
     def disk_full(self, name, array):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("recommender.artefact.store.VersionWriter.write_array", disk_full)
+    monkeypatch.setattr("recommender.artefact.writer.VersionWriter.write_array", disk_full)
     with pytest.raises(TrainError, match="No space left"):
         train(TINY, tmp_path)
     assert store.published() == first
@@ -81,7 +81,7 @@ def test_versions_rollback_and_prune(tmp_path):
     assert store.published() == made[-2]
     assert store.rollback(made[0]) == made[0]
     # keep=1 keeps the newest, and the published one is never pruned.
-    assert store.prune(keep=1) == made[1:3]
+    assert store.prune(keep=1, protect=()) == made[1:3]
     assert store.published() == made[0]
     assert [v.version for v in store.versions()] == [made[0], made[3]]
     with pytest.raises(ModelStoreError, match="no such model version"):
@@ -99,7 +99,8 @@ def test_config_errors_name_the_key(tmp_path):
 
 
 def test_article_table_is_lazy_and_safe():
-    from recommender.artefact.model import ArticleTable, encode_articles
+    from recommender.artefact.format import encode_articles
+    from recommender.artefact.model import ArticleTable
 
     rows = [{"id": "a", "title": "Ünïcode"}, {"id": "b", "title": "B"}, {"id": "c", "tags": []}]
     table = ArticleTable(*encode_articles(rows))

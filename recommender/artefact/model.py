@@ -1,4 +1,5 @@
-"""A loaded, read-only model: article metadata, TF-IDF rows, stored candidates, vectorizer."""
+"""The format's reader: a loaded, read-only model (article metadata, TF-IDF rows, stored
+candidates, vectorizer). File names come from ``artefact/format.py``."""
 
 from __future__ import annotations
 
@@ -8,13 +9,15 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, overload
+from typing import Any, Literal, overload
 
 import numpy as np
 import orjson
 import scipy.sparse as sp
 
-from recommender.artefact.store import ModelStore, ModelStoreError
+from recommender.artefact import format as fmt
+from recommender.artefact.format import ModelStoreError
+from recommender.artefact.store import ModelStore
 from recommender.index import local as index
 from recommender.vectorize import ArticleVectorizer, VectorizerError
 
@@ -28,7 +31,7 @@ class Candidate:
 class ArticleTable(Sequence[dict[str, Any]]):
     """Article metadata, one JSON document per row, parsed on demand.
 
-    The bytes are memory-mapped (``articles.bin.npy`` + ``article_offsets.npy``) so gunicorn
+    The bytes are memory-mapped (``fmt.ARTICLES`` + ``fmt.ARTICLE_OFFSETS``) so gunicorn
     workers share one copy; a small per-worker LRU cache keeps popular rows parsed.
     """
 
@@ -61,14 +64,6 @@ class ArticleTable(Sequence[dict[str, Any]]):
     def __iter__(self) -> Iterator[dict[str, Any]]:
         for i in range(len(self)):
             yield self._parse(i)
-
-
-def encode_articles(articles: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
-    """JSON Lines bytes and row offsets for ``ArticleTable``."""
-    parts = [orjson.dumps(a) for a in articles]
-    offsets = np.zeros(len(parts) + 1, dtype=np.int64)
-    np.cumsum([len(p) for p in parts], out=offsets[1:])
-    return np.frombuffer(b"".join(parts), dtype=np.uint8), offsets
 
 
 class Model:
@@ -107,7 +102,7 @@ class Model:
     def load(cls, store: ModelStore, version: str, *, mmap: bool = True) -> Model:
         manifest = store.verify(version)
         base = store.root / version
-        mode = "r" if mmap else None
+        mode: Literal["r"] | None = "r" if mmap else None
 
         def arr(name: str) -> np.ndarray:
             try:
@@ -121,28 +116,28 @@ class Model:
             except (OSError, ValueError) as exc:
                 raise ModelStoreError(f"{base / name}: unreadable JSON ({exc})") from None
 
-        articles = ArticleTable(arr("articles.bin.npy"), arr("article_offsets.npy"))
+        articles = ArticleTable(arr(fmt.ARTICLES), arr(fmt.ARTICLE_OFFSETS))
         shape = tuple(manifest["matrix_shape"])
         matrix = sp.csr_matrix(
-            (arr("matrix_data.npy"), arr("matrix_indices.npy"), arr("matrix_indptr.npy")),
+            (arr(fmt.MATRIX_DATA), arr(fmt.MATRIX_INDICES), arr(fmt.MATRIX_INDPTR)),
             shape=shape,
             copy=False,
         )
-        neighbors, scores = arr("neighbors.npy"), arr("scores.npy")
-        affinity = arr("affinity.npy") if "affinity.npy" in manifest.get("files", {}) else None
+        neighbors, scores = arr(fmt.NEIGHBORS), arr(fmt.SCORES)
+        affinity = arr(fmt.AFFINITY) if fmt.AFFINITY in manifest["files"] else None
         if len(articles) != shape[0] or neighbors.shape[0] != shape[0]:
             raise ModelStoreError(f"{base}: arrays and articles disagree on the article count")
 
         def vectorizer() -> ArticleVectorizer:
             try:
                 return ArticleVectorizer.from_state(
-                    manifest["params"]["vectorizer"], js("vocabulary.json"), arr("idf.npy"))
+                    manifest["params"]["vectorizer"], js(fmt.VOCABULARY), arr(fmt.IDF))
             except (KeyError, TypeError, VectorizerError) as exc:
                 raise ModelStoreError(f"{base}: cannot rebuild the vectorizer ({exc})") from None
 
         return cls(version=version, manifest=manifest, articles=articles, matrix=matrix,
                    neighbors=neighbors, scores=scores, vectorizer=vectorizer,
-                   published_mask=arr("published.npy"), affinity=affinity)
+                   published_mask=arr(fmt.PUBLISHED), affinity=affinity)
 
     @property
     def vectorizer(self) -> ArticleVectorizer:

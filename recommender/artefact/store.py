@@ -4,45 +4,36 @@ Layout::
 
     models/
       CURRENT                      # the published version id, replaced atomically
-      20261129T031500.123Z-3fa2c1/ # one immutable version
-        manifest.json              # written last; lists every file with its sha256
-        articles.bin.npy article_offsets.npy published.npy vocabulary.json idf.npy
-        matrix_*.npy neighbors.npy scores.npy
+      20261129T031500.123Z-3fa2c1/ # one immutable version (files: artefact/format.py)
 
-A version is written under a hidden temporary name and renamed into place only when
-complete, so a crash or a full disk never leaves a half-written version or moves the
-pointer. Nothing is pickled; arrays load with ``allow_pickle=False``.
+Versions are written by ``artefact/writer.py`` and loaded by ``artefact/model.py``; this
+module lists, verifies, publishes, rolls back and prunes them. Nothing is pickled.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import secrets
 import shutil
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from recommender.artefact.format import (
+    MANIFEST,
+    POINTER,
+    VERSION_RE,
+    ModelStoreError,
+    validate_manifest,
+)
+from recommender.artefact.writer import VersionWriter
+from recommender.common.files import atomic_write, sha256_file
 
-from recommender.common.files import atomic_write, fsync_dir, sha256_file
-
-FORMAT = "recommender-model"
-FORMAT_VERSION = 1
-POINTER = "CURRENT"
-MANIFEST = "manifest.json"
-VERSION_RE = re.compile(r"^\d{8}T\d{6}\.\d{3}Z-[0-9a-f]{6}$")
-
-
-class ModelStoreError(RuntimeError):
-    """A model directory that is missing, damaged, foreign or cannot be written."""
-
-
+__all__ = ["ModelStore", "ModelStoreError", "VersionInfo", "new_version_id"]
 
 
 def new_version_id(now: datetime | None = None, after: str | None = None) -> str:
@@ -56,8 +47,6 @@ def new_version_id(now: datetime | None = None, after: str | None = None) -> str
     return f"{stamp}-{secrets.token_hex(3)}"
 
 
-
-
 @dataclass(frozen=True)
 class VersionInfo:
     version: str
@@ -66,48 +55,6 @@ class VersionInfo:
     published: bool
     path: Path
     manifest: dict[str, Any]
-
-
-class VersionWriter:
-    """Collects a version's files in a temporary directory; ``commit`` makes it visible."""
-
-    def __init__(self, root: Path, version: str):
-        self.root, self.version = root, version
-        self.tmp = root / f".tmp-{version}"
-        self.tmp.mkdir(parents=True)
-        self.files: dict[str, dict[str, Any]] = {}
-
-    def _record(self, name: str) -> None:
-        path = self.tmp / name
-        with path.open("rb+") as fh:
-            os.fsync(fh.fileno())
-        self.files[name] = {"sha256": sha256_file(path), "bytes": path.stat().st_size}
-
-    def write_array(self, name: str, array: np.ndarray) -> None:
-        if array.dtype == object:
-            raise ModelStoreError(f"{name}: object arrays would need pickle; refusing")
-        np.save(self.tmp / name, np.ascontiguousarray(array), allow_pickle=False)
-        self._record(name)
-
-    def write_json(self, name: str, data: Any) -> None:
-        with (self.tmp / name).open("w", encoding="utf-8") as fh:
-            json.dump(data, fh, ensure_ascii=False, separators=(",", ":"))
-        self._record(name)
-
-    def commit(self, manifest: Mapping[str, Any]) -> Path:
-        full = {"format": FORMAT, "format_version": FORMAT_VERSION, "version": self.version,
-                **manifest, "files": self.files}
-        with (self.tmp / MANIFEST).open("w", encoding="utf-8") as fh:
-            json.dump(full, fh, ensure_ascii=False, indent=2)
-            fh.flush()
-            os.fsync(fh.fileno())
-        final = self.root / self.version
-        os.rename(self.tmp, final)
-        fsync_dir(self.root)
-        return final
-
-    def abort(self) -> None:
-        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 class ModelStore:
@@ -158,13 +105,7 @@ class ModelStore:
             raise ModelStoreError(f"{self.root / version}: no such model version") from None
         except (OSError, ValueError) as exc:
             raise ModelStoreError(f"{path}: unreadable manifest ({exc})") from None
-        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-            raise ModelStoreError(f"{path}: not a recommender model (foreign format)")
-        if manifest.get("format_version") != FORMAT_VERSION:
-            raise ModelStoreError(
-                f"{path}: model format {manifest.get('format_version')} is not supported "
-                f"(this service reads format {FORMAT_VERSION})"
-            )
+        validate_manifest(manifest, str(path))
         if manifest.get("version") != version:
             raise ModelStoreError(f"{path}: manifest names version {manifest.get('version')!r}")
         return manifest
@@ -173,10 +114,8 @@ class ModelStore:
         """Check every file against the manifest's sha256; return the manifest."""
         manifest = self.read_manifest(version)
         base = self.root / version
-        for name, meta in manifest.get("files", {}).items():
+        for name, meta in manifest["files"].items():
             path = base / name
-            if "/" in name or name.startswith("."):
-                raise ModelStoreError(f"{base}: manifest lists a suspicious file name {name!r}")
             if not path.is_file():
                 raise ModelStoreError(f"{path}: file missing (model damaged)")
             if sha256_file(path) != meta.get("sha256"):
@@ -217,9 +156,10 @@ class ModelStore:
         self.publish(version)
         return version
 
-    def prune(self, keep: int, protect: Iterable[str] = ()) -> list[str]:
+    def prune(self, keep: int, protect: Iterable[str]) -> list[str]:
         """Delete the oldest versions beyond ``keep``; never the published one, nor those
-        in ``protect`` (versions that A/B variants serve)."""
+        in ``protect``. ``protect`` has no default on purpose: callers pass the versions
+        A/B variants serve (``recommender.build.protect.protected_versions``)."""
         spared = {self.published(), *protect}
         names = [v.version for v in self.versions()]
         removable = [v for v in names[: max(0, len(names) - keep)] if v not in spared]

@@ -1,7 +1,7 @@
 """The scheduled retraining job: train, evaluate, compare, publish only if the gates pass.
 
-    read corpus -> train (unpublished) -> evaluate new -> evaluate published -> gates
-                -> publish -> prune
+    check config -> read corpus -> train (unpublished) -> evaluate new -> evaluate published
+                 -> gates -> publish -> prune (sparing versions experiments serve)
 
 Gates come from the TOML's ``[retrain.gates]`` table (defaults in ``DEFAULT_GATES``). A
 rejected version stays on disk, unpublished, with its evaluation report, so a person can
@@ -19,7 +19,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from recommender.corpus import CorpusError, read_corpus
+from recommender.artefact.model import Model
+from recommender.artefact.store import ModelStore, ModelStoreError
+from recommender.build import config
+from recommender.build.config import DEFAULT_GATES, RETRAIN_KEYS
+from recommender.build.gates import GateResult, check_gates
+from recommender.build.protect import (
+    ProtectError,
+    experiments_file,
+    protected_versions,
+    prune_versions,
+)
+from recommender.build.train import TrainError, plural, read_training_corpus, train_corpus
+from recommender.corpus import Corpus, CorpusError
 from recommender.evaluate import (
     EvaluationError,
     GroundTruth,
@@ -29,50 +41,23 @@ from recommender.evaluate import (
     read_pairs,
     save_report,
 )
-from recommender.artefact.model import Model
-from recommender.artefact.store import ModelStore, ModelStoreError
-from recommender.build.train import TrainError, train_corpus, train_params
+
+__all__ = ["DEFAULT_GATES", "EXIT_FAILED", "EXIT_PUBLISHED", "EXIT_REJECTED", "RETRAIN_KEYS",
+           "GateResult", "RetrainError", "RetrainResult", "check_gates", "retrain",
+           "retrain_options"]
 
 EXIT_PUBLISHED = 0
 EXIT_FAILED = 1
 EXIT_REJECTED = 3  # 2 is click's usage error
 
-# Every gate, its default, and what it guards against. A bound of None switches a gate off.
-DEFAULT_GATES: dict[str, float | None] = {
-    # Label precision@k (needs labels or pairs) may fall at most this much below the
-    # published model's, measured on the same ground truth.
-    "max_precision_drop": 0.01,
-    "max_ndcg_drop": 0.02,
-    # Absolute floor on label precision@k; None = no floor.
-    "min_precision": None,
-    # Share of published articles shown in at least one list.
-    "min_coverage": 0.5,
-    "max_coverage_drop": 0.05,
-    # Share of lists the policy had to fill from fallback, against the published model.
-    "max_fallback_increase": 0.1,
-    # overlap@k with the published model; a floor catches a model that changes everything.
-    "min_overlap": None,
-    # A corpus export that lost articles: the new corpus may be at most this share smaller.
-    "max_article_drop": 0.2,
-}
-RETRAIN_KEYS = ("labels_from", "pairs", "k", "policy", "min_group_size", "keep", "gates")
-
 
 class RetrainError(RuntimeError):
-    """A stage failed; nothing was published."""
+    """A stage failed; nothing was published. A config error's message starts with the
+    file's path; other stages' messages start with the stage."""
 
     def __init__(self, stage: str, message: str):
-        super().__init__(f"{stage}: {message}")
+        super().__init__(message if stage == "config" else f"{stage}: {message}")
         self.stage = stage
-
-
-@dataclass
-class GateResult:
-    name: str
-    passed: bool | None  # None: not applicable (no labels, no published model)
-    value: float | None
-    bound: float | None
-    message: str
 
 
 @dataclass
@@ -90,8 +75,9 @@ class RetrainResult:
 
     def summary_line(self) -> str:
         """One line for a scheduler's log: status, versions, key numbers, timing."""
-        parts = [f"retrain status={self.status}", f"version={self.version}",
-                 f"previous={self.previous}"]
+        parts = [f"retrain status={self.status}", f"version={self.version}"]
+        if self.previous:  # a first run has nothing to compare with
+            parts.append(f"previous={self.previous}")
         new = self.new_report or {}
         old = self.old_report or {}
         p_new = (new.get("labels") or {}).get("precision_at_k")
@@ -109,101 +95,66 @@ class RetrainResult:
         return " ".join(parts)
 
 
-def retrain_options(config_data: Mapping[str, Any]) -> dict[str, Any]:
+def retrain_options(config_data: Mapping[str, Any], source: str = "config") -> dict[str, Any]:
     """Validate the ``[retrain]`` table and its ``[retrain.gates]`` sub-table."""
-    table = config_data.get("retrain", {})
-    if not isinstance(table, Mapping):
-        raise RetrainError("config", "[retrain] must be a table")
-    for key in table:
-        if key not in RETRAIN_KEYS:
-            raise RetrainError("config", f"[retrain] has unknown key {key!r} "
-                                         f"(known: {', '.join(RETRAIN_KEYS)})")
-    gates = dict(DEFAULT_GATES)
-    raw_gates = table.get("gates", {})
-    if not isinstance(raw_gates, Mapping):
-        raise RetrainError("config", "[retrain.gates] must be a table")
-    for key, value in raw_gates.items():
-        if key not in DEFAULT_GATES:
-            raise RetrainError("config", f"[retrain.gates] has unknown gate {key!r} "
-                                         f"(known: {', '.join(DEFAULT_GATES)})")
-        if value is False:
-            gates[key] = None  # `gate = false` switches it off
-        elif isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise RetrainError("config", f"[retrain.gates] {key}: must be a number >= 0 "
-                                         f"or false, got {value!r}")
-        else:
-            gates[key] = float(value)
-    out = {k: v for k, v in table.items() if k != "gates"}
-    for key in ("k", "min_group_size", "keep"):
-        value = out.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                                  or value < 1):
-            raise RetrainError("config", f"[retrain] {key}: must be an integer >= 1, "
-                                         f"got {value!r}")
-    for key in ("labels_from", "pairs", "policy"):
-        value = out.get(key)
-        if value is not None and (not isinstance(value, str) or not value.strip()):
-            raise RetrainError("config", f"[retrain] {key}: must be a non-empty string")
-    out["gates"] = gates
-    return out
+    try:
+        return config.retrain_options(config_data, source)
+    except config.ConfigError as exc:
+        raise RetrainError("config", str(exc)) from None
 
 
-def check_gates(new: Mapping[str, Any], old: Mapping[str, Any] | None,
-                gates: Mapping[str, float | None], *, new_articles: int,
-                old_articles: int | None) -> list[GateResult]:
-    """Apply each gate; pure, so the decision logic is testable without training."""
-    out: list[GateResult] = []
+@dataclass
+class _Plan:
+    """Everything checked before the corpus is read."""
 
-    def add(name: str, value: float | None, bound: float | None, ok: bool | None,
-            text: str) -> None:
-        out.append(GateResult(name, ok, value, bound, text))
+    config_data: Mapping[str, Any]
+    params: dict[str, Any]
+    gates: dict[str, float | None]
+    labels_from: str | None
+    pairs: str | None
+    k: int
+    policy: str
+    min_group_size: int
+    keep: int
+    experiments_path: str | None
 
-    def floor(name: str, value: float | None, what: str) -> None:
-        bound = gates.get(name)
-        if bound is None or value is None:
-            add(name, value, bound, None, f"{what}: not checked")
-            return
-        ok = value >= bound - 1e-12
-        add(name, value, bound, ok, f"{what} {value:.4f} {'>=' if ok else '<'} {bound:.4f}")
 
-    def drop(name: str, new_v: float | None, old_v: float | None, what: str) -> None:
-        bound = gates.get(name)
-        if bound is None or new_v is None or old_v is None:
-            add(name, new_v, bound, None, f"{what}: not compared")
-            return
-        ok = new_v >= old_v - bound - 1e-12
-        add(name, new_v, bound, ok,
-            f"{what} {new_v:.4f} vs {old_v:.4f} published (may drop at most {bound:.4f})")
+def _plan(config_data: Mapping[str, Any], config_name: str | None,
+          given: Mapping[str, Any]) -> _Plan:
+    """Arguments win over ``[retrain]``, which wins over the defaults."""
+    source = config_name or "config"
+    opts = retrain_options(config_data, source)
+    try:
+        params = config.train_params(config_data, source)
+        experiments_path = experiments_file(given["experiments_path"], config_data)
+        protected_versions(experiments_path)  # unreadable: stop before any work
+    except (config.ConfigError, ProtectError, ValueError) as exc:
+        raise RetrainError("config", str(exc)) from None
 
-    new_l = new.get("labels") or {}
-    old_l = (old or {}).get("labels") or {}
-    drop("max_precision_drop", new_l.get("precision_at_k"), old_l.get("precision_at_k"),
-         "label precision")
-    drop("max_ndcg_drop", new_l.get("ndcg_at_k"), old_l.get("ndcg_at_k"), "nDCG")
-    floor("min_precision", new_l.get("precision_at_k"), "label precision")
-    floor("min_coverage", new["coverage"], "coverage")
-    drop("max_coverage_drop", new["coverage"], (old or {}).get("coverage"), "coverage")
+    def pick(key: str, default: Any) -> Any:
+        return given.get(key) or opts.get(key) or default
 
-    bound = gates.get("max_fallback_increase")
-    if bound is None or old is None:
-        add("max_fallback_increase", new["fallback_share"], bound, None,
-            "fallback share: not compared")
-    else:
-        ok = new["fallback_share"] <= old["fallback_share"] + bound + 1e-12
-        add("max_fallback_increase", new["fallback_share"], bound, ok,
-            f"fallback share {new['fallback_share']:.4f} vs {old['fallback_share']:.4f} "
-            f"published (may rise at most {bound:.4f})")
-    floor("min_overlap", (new.get("against") or {}).get("overlap_at_k"), "overlap")
+    return _Plan(config_data=config_data, params=params, gates=opts["gates"],
+                 labels_from=pick("labels_from", None), pairs=pick("pairs", None),
+                 k=int(pick("k", 5)), policy=str(pick("policy", "default")),
+                 min_group_size=int(pick("min_group_size", 2)), keep=int(pick("keep", 5)),
+                 experiments_path=experiments_path)
 
-    bound = gates.get("max_article_drop")
-    if bound is None or not old_articles:
-        add("max_article_drop", float(new_articles), bound, None, "article count: not compared")
-    else:
-        ok = new_articles >= old_articles * (1.0 - bound) - 1e-9
-        add("max_article_drop", float(new_articles), bound, ok,
-            f"{new_articles} articles vs {old_articles} published "
-            f"(may shrink at most {bound:.0%})")
-    return out
+
+class _Clock:
+    """Each stage's duration, reported as it ends."""
+
+    def __init__(self, echo: Callable[[str], None]):
+        self.echo = echo
+        self.stages: dict[str, float] = {}
+        self.last = time.monotonic()
+
+    def done(self, stage: str, detail: str = "") -> None:
+        now = time.monotonic()
+        self.stages[stage] = round(now - self.last, 2)
+        self.last = now
+        self.echo(f"[{stage}] done in {self.stages[stage]:.1f}s"
+                  f"{': ' + detail if detail else ''}")
 
 
 def _ground_truth(corpus_path: str | Path, labels_from: str | None,
@@ -220,105 +171,116 @@ def _ground_truth(corpus_path: str | Path, labels_from: str | None,
     return None
 
 
+def _read(corpus_path: str | Path, plan: _Plan, skip_invalid: bool, clock: _Clock,
+          echo: Callable[[str], None]) -> tuple[Corpus, GroundTruth | None]:
+    try:
+        corpus = read_training_corpus(corpus_path, skip_invalid=skip_invalid, echo=echo)
+    except CorpusError as exc:
+        raise RetrainError("read", str(exc)) from None
+    truth = _ground_truth(corpus_path, plan.labels_from, plan.pairs)
+    clock.done("read", f"{plural(len(corpus.articles), 'article')}, {len(corpus.errors)} "
+               "skipped" + (f", ground truth {truth.description}" if truth
+                            else ", no ground truth"))
+    return corpus, truth
+
+
+def _evaluate(new: Model, old: Model | None, plan: _Plan, truth: GroundTruth | None,
+              clock: _Clock, echo: Callable[[str], None]
+              ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The new model (with overlap against the published one), then the published one."""
+    common: dict[str, Any] = {"k": plan.k, "policy": plan.policy, "config_data": plan.config_data,
+              "truth": truth, "min_group_size": plan.min_group_size, "echo": echo}
+    try:
+        new_report = evaluate_model(new, against=old, **common)
+        clock.done("evaluate", f"coverage {new_report['coverage']:.4f}")
+        if old is None:
+            return new_report, None
+        old_report = evaluate_model(old, **common)
+        clock.done("evaluate-published", f"{old.version}: coverage {old_report['coverage']:.4f}")
+    except EvaluationError as exc:
+        raise RetrainError("evaluate", str(exc)) from None
+    return new_report, old_report
+
+
+def _load(store: ModelStore, version: str) -> Model:
+    try:
+        return Model.load(store, version)
+    except ModelStoreError as exc:
+        raise RetrainError("evaluate", str(exc)) from None
+
+
+def _decide(store: ModelStore, version: str, plan: _Plan, new_report: dict[str, Any],
+            gates: list[GateResult], dry_run: bool,
+            echo: Callable[[str], None]) -> tuple[bool, str, list[str]]:
+    """Report the gates; unless a dry run, store the report, publish if they pass, prune."""
+    for gate in gates:
+        mark = {True: "pass", False: "FAIL", None: "skip"}[gate.passed]
+        echo(f"gate {gate.name}: {mark} ({gate.message})")
+    passed = all(g.passed is not False for g in gates)
+    if dry_run:
+        return passed, "would-publish" if passed else "would-reject", []
+    try:
+        save_report(store, new_report)
+        if passed:
+            store.publish(version)
+        pruned = prune_versions(store, plan.keep, plan.experiments_path)
+    except ModelStoreError as exc:
+        raise RetrainError("publish", str(exc)) from None
+    except ProtectError as exc:
+        raise RetrainError("prune", str(exc)) from None
+    return passed, "published" if passed else "rejected", pruned
+
+
 def retrain(
     corpus_path: str | Path,
     models_dir: str | Path,
     config_data: Mapping[str, Any] | None = None,
     *,
+    config_name: str | None = None,
     labels_from: str | None = None,
     pairs: str | None = None,
     k: int | None = None,
     policy: str | None = None,
     min_group_size: int | None = None,
     keep: int | None = None,
+    experiments_path: str | None = None,
     skip_invalid: bool = False,
     dry_run: bool = False,
     echo: Callable[[str], None] = lambda _m: None,
 ) -> RetrainResult:
-    """Run every stage; raises RetrainError (naming the stage) when one fails."""
-    config_data = config_data or {}
-    opts = retrain_options(config_data)
-    labels_from = labels_from or opts.get("labels_from")
-    pairs = pairs or opts.get("pairs")
-    k = k or int(opts.get("k", 5))
-    policy = policy or str(opts.get("policy", "default"))
-    min_group_size = min_group_size or int(opts.get("min_group_size", 2))
-    keep = keep or int(opts.get("keep", 5))
+    """Run every stage; raises RetrainError (naming the stage) when one fails.
+
+    Pruning spares the versions the experiments file serves (``experiments_path``, else
+    ``RECOMMENDER_EXPERIMENTS_FILE``, else ``[service] experiments_file``), as ``train`` does.
+    """
+    plan = _plan(config_data or {}, config_name, {
+        "labels_from": labels_from, "pairs": pairs, "k": k, "policy": policy,
+        "min_group_size": min_group_size, "keep": keep, "experiments_path": experiments_path})
     store = ModelStore(models_dir)
-    stages: dict[str, float] = {}
-    clock = [time.monotonic()]
-
-    def done(stage: str, detail: str = "") -> None:
-        now = time.monotonic()
-        stages[stage] = round(now - clock[0], 2)
-        clock[0] = now
-        echo(f"[{stage}] done in {stages[stage]:.1f}s{': ' + detail if detail else ''}")
-
-    try:
-        params = train_params(config_data)
-    except TrainError as exc:
-        raise RetrainError("config", str(exc)) from None
-    try:
-        corpus = read_corpus(corpus_path, skip_invalid=skip_invalid)
-    except CorpusError as exc:
-        raise RetrainError("read", str(exc)) from None
-    truth = _ground_truth(corpus_path, labels_from, pairs)
-    done("read", f"{len(corpus.articles)} articles, {len(corpus.errors)} skipped"
-         + (f", ground truth {truth.description}" if truth else ", no ground truth"))
-
+    clock = _Clock(echo)
+    corpus, truth = _read(corpus_path, plan, skip_invalid, clock, echo)
     previous = store.published()
     scratch = Path(tempfile.mkdtemp(prefix="recommender-dry-run-")) if dry_run else None
     target = ModelStore(scratch) if scratch else store
     try:
         try:
-            trained = train_corpus(corpus, target, params, publish=False, echo=echo)
+            trained = train_corpus(corpus, target, plan.params, publish=False, echo=echo)
         except (TrainError, ModelStoreError) as exc:
             raise RetrainError("train", str(exc)) from None
-        done("train", f"version {trained.version}")
-
-        try:
-            new_model = Model.load(target, trained.version)
-            old_model = Model.load(store, previous) if previous else None
-        except ModelStoreError as exc:
-            raise RetrainError("evaluate", str(exc)) from None
-        try:
-            new_report = evaluate_model(new_model, k=k, policy=policy, config_data=config_data,
-                                        truth=truth, min_group_size=min_group_size,
-                                        against=old_model, echo=echo)
-            done("evaluate", f"coverage {new_report['coverage']:.4f}")
-            old_report = None
-            if old_model is not None:
-                old_report = evaluate_model(old_model, k=k, policy=policy,
-                                            config_data=config_data, truth=truth,
-                                            min_group_size=min_group_size, echo=echo)
-                done("evaluate-published", f"{previous}: coverage {old_report['coverage']:.4f}")
-        except EvaluationError as exc:
-            raise RetrainError("evaluate", str(exc)) from None
-
-        gates = check_gates(new_report, old_report, opts["gates"],
+        clock.done("train", f"version {trained.version}")
+        new_model = _load(target, trained.version)
+        old_model = _load(store, previous) if previous else None
+        new_report, old_report = _evaluate(new_model, old_model, plan, truth, clock, echo)
+        gates = check_gates(new_report, old_report, plan.gates,
                             new_articles=len(corpus.articles),
                             old_articles=len(old_model.articles) if old_model else None)
-        for gate in gates:
-            mark = {True: "pass", False: "FAIL", None: "skip"}[gate.passed]
-            echo(f"gate {gate.name}: {mark} ({gate.message})")
-        passed = all(g.passed is not False for g in gates)
-        pruned: list[str] = []
-        if dry_run:
-            status = "would-publish" if passed else "would-reject"
-        else:
-            try:
-                save_report(store, new_report)
-                if passed:
-                    store.publish(trained.version)
-                pruned = store.prune(keep)
-            except ModelStoreError as exc:
-                raise RetrainError("publish", str(exc)) from None
-            status = "published" if passed else "rejected"
-        done("decide", status)
+        passed, status, pruned = _decide(store, trained.version, plan, new_report, gates,
+                                         dry_run, echo)
+        clock.done("decide", status)
     finally:
         if scratch:
             shutil.rmtree(scratch, ignore_errors=True)
     return RetrainResult(status=status, exit_code=EXIT_PUBLISHED if passed else EXIT_REJECTED,
-                         version=trained.version, previous=previous, k=k, gates=gates,
-                         stages=stages, new_report=new_report, old_report=old_report,
+                         version=trained.version, previous=previous, k=plan.k, gates=gates,
+                         stages=clock.stages, new_report=new_report, old_report=old_report,
                          pruned=pruned)

@@ -1,4 +1,11 @@
-"""Offline training: corpus -> vectors -> candidates -> a new, published model version."""
+"""Offline training: corpus -> vectors -> candidates -> a new, published model version.
+
+    check config -> read corpus -> vectorize -> index candidates (+ affinity)
+                 -> write version (artefact.writer) -> publish -> prune
+
+Training hands the artefact its arrays (``ModelArrays``) and a manifest; it never touches
+file names or the serving code.
+"""
 
 from __future__ import annotations
 
@@ -11,20 +18,25 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
-from recommender.index import local as index
-from recommender.corpus import Corpus, CorpusError, read_corpus
-from recommender.artefact.model import encode_articles
+from recommender.artefact.format import ModelArrays
 from recommender.artefact.store import ModelStore, ModelStoreError
+from recommender.artefact.writer import write_model
+from recommender.build import config
+from recommender.build.protect import (
+    ProtectError,
+    experiments_file,
+    protected_versions,
+    prune_versions,
+)
+from recommender.common.progress import progress
+from recommender.corpus import Corpus, CorpusError, read_corpus
+from recommender.index import local as index
 from recommender.vectorize import ArticleVectorizer, VectorizerError
 
-DEFAULT_TOP_K = 50
-_VECTORIZER_KEYS = {
-    "field_weights", "sublinear_tf", "stop_words", "ngram_range", "min_df", "max_df",
-    "max_features", "strip_accents",
-}
-_INDEX_KEYS = {"top_k", "max_block_cells", "neighbourhood", "neighbourhood_weight",
-               "hub_penalty"}
+Echo = Callable[[str], None]
+DEFAULT_TOP_K = config.DEFAULT_TOP_K
 
 
 class TrainError(RuntimeError):
@@ -42,35 +54,22 @@ class TrainResult:
 
 
 def train_params(config_data: Mapping[str, Any], source: str = "config") -> dict[str, Any]:
-    """Validate the ``[vectorizer]`` and ``[index]`` tables of a config file."""
-    vec = dict(config_data.get("vectorizer", {}))
-    idx = dict(config_data.get("index", {}))
-    for key in vec:
-        if key not in _VECTORIZER_KEYS:
-            raise TrainError(f"{source}: [vectorizer] has unknown key {key!r} "
-                             f"(known: {', '.join(sorted(_VECTORIZER_KEYS))})")
-    for key in idx:
-        if key not in _INDEX_KEYS:
-            raise TrainError(f"{source}: [index] has unknown key {key!r} "
-                             f"(known: {', '.join(sorted(_INDEX_KEYS))})")
-    top_k = idx.get("top_k", DEFAULT_TOP_K)
-    if not isinstance(top_k, int) or not 1 <= top_k <= 1000:
-        raise TrainError(f"{source}: [index] top_k must be an integer from 1 to 1000")
-    cells = idx.get("max_block_cells", 8_000_000)
-    if not isinstance(cells, int) or cells < 1000:
-        raise TrainError(f"{source}: [index] max_block_cells must be an integer >= 1000")
-    size = idx.get("neighbourhood", min(20, top_k))
-    if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size <= top_k:
-        raise TrainError(f"{source}: [index] neighbourhood must be an integer from 0 (off) "
-                         f"to top_k ({top_k})")
-    numbers = {}
-    for key, default in (("neighbourhood_weight", 1.0), ("hub_penalty", 0.5)):
-        value = idx.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 10:
-            raise TrainError(f"{source}: [index] {key} must be a number from 0 to 10")
-        numbers[key] = float(value)
-    return {"vectorizer": vec, "index": {"top_k": top_k, "max_block_cells": cells,
-                                         "neighbourhood": size, **numbers}}
+    """Validate every table of a config file; the ``[vectorizer]`` and ``[index]`` params.
+    ``source`` (the file's path) starts every message."""
+    try:
+        return config.train_params(config_data, source)
+    except config.ConfigError as exc:
+        raise TrainError(str(exc)) from None
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def article_doc(article: Any) -> dict[str, Any]:
+    """The fields the vectorizer reads, from an Article or a mapping."""
+    get = article.get if isinstance(article, Mapping) else lambda k: getattr(article, k, None)
+    return {k: get(k) for k in ("title", "teaser", "body", "tags", "section")}
 
 
 def _packages() -> dict[str, str]:
@@ -83,10 +82,76 @@ def _packages() -> dict[str, str]:
     return out
 
 
-def article_doc(article: Any) -> dict[str, Any]:
-    """The fields the vectorizer reads, from an Article or a mapping."""
-    get = article.get if isinstance(article, Mapping) else lambda k: getattr(article, k, None)
-    return {k: get(k) for k in ("title", "teaser", "body", "tags", "section")}
+def read_training_corpus(path: str | Path, *, skip_invalid: bool, echo: Echo) -> Corpus:
+    """Read the corpus, reporting each skipped line (CorpusError when one is fatal)."""
+    with progress("reading", echo) as tick:
+        corpus = read_corpus(path, skip_invalid=skip_invalid)
+        tick(len(corpus.articles), len(corpus.articles))
+    for err in corpus.errors:
+        echo(f"skipped {err}")
+    return corpus
+
+
+def vectorize(corpus: Corpus, params: Mapping[str, Any],
+              echo: Echo) -> tuple[ArticleVectorizer, sp.csr_matrix]:
+    vectorizer = ArticleVectorizer(**params["vectorizer"])
+    echo(f"vectorizing {plural(len(corpus.articles), 'article')}")
+    try:
+        with progress("vectorizing", echo) as tick:
+            matrix = vectorizer.fit_transform((article_doc(a) for a in corpus.articles),
+                                              progress=tick)
+    except (VectorizerError, TypeError) as exc:
+        raise TrainError(f"{corpus.path}: {exc}") from None
+    echo(f"vocabulary: {plural(matrix.shape[1], 'term')}")
+    return vectorizer, matrix
+
+
+def candidates(matrix: sp.csr_matrix, published: np.ndarray, params: Mapping[str, Any],
+               echo: Echo) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Stored top-K candidates and, when asked for, their neighbourhood affinity. The one
+    place training calls the index."""
+    idx = params["index"]
+    with progress("indexing", echo) as tick:
+        neighbors, scores = index.build_candidates(
+            matrix, idx["top_k"], candidates_mask=published,
+            max_block_cells=idx["max_block_cells"], progress=tick)
+    if not idx.get("neighbourhood", 0):
+        return neighbors, scores, None
+    echo("scoring neighbourhoods")
+    with progress("neighbourhoods", echo) as tick:
+        affinity = index.neighbourhood_affinity(
+            matrix, neighbors, scores, size=idx["neighbourhood"],
+            weight=idx["neighbourhood_weight"], hub_penalty=idx["hub_penalty"], progress=tick)
+    return neighbors, scores, affinity
+
+
+def manifest_for(corpus: Corpus, vectorizer: ArticleVectorizer, params: Mapping[str, Any],
+                 source: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """What training knows about a version; the writer adds format, files and counts."""
+    path = Path(corpus.path)
+    info: dict[str, Any] = {
+        # Resolved, so the labels can be found again from any working directory.
+        "path": str(path.resolve()) if path.exists() else corpus.path,
+        "sha256": corpus.sha256, "articles": len(corpus.articles),
+        "skipped": len(corpus.errors)}
+    if source:
+        info["source"] = dict(source)
+    return {
+        "created_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        "packages": _packages(),
+        "params": {"vectorizer": vectorizer.state_params(), "index": dict(params["index"])},
+        "corpus": info,
+    }
+
+
+def write_version(store: ModelStore, arrays: ModelArrays, manifest: Mapping[str, Any],
+                  echo: Echo) -> Path:
+    try:
+        with progress("writing", echo) as tick:
+            return write_model(store, arrays, manifest, progress=tick)
+    except (OSError, ModelStoreError) as exc:
+        raise TrainError(
+            f"{store.root}: writing the model failed, nothing published: {exc}") from None
 
 
 def train_corpus(
@@ -97,68 +162,30 @@ def train_corpus(
     publish: bool = True,
     keep: int | None = None,
     protect: Iterable[str] = (),
-    echo: Callable[[str], None] = lambda _msg: None,
+    experiments_path: str | None = None,
+    source: Mapping[str, Any] | None = None,
+    echo: Echo = lambda _msg: None,
 ) -> TrainResult:
-    articles = corpus.articles
-    vectorizer = ArticleVectorizer(**params["vectorizer"])
-    echo(f"vectorizing {len(articles)} articles")
-    try:
-        matrix = vectorizer.fit_transform(article_doc(a) for a in articles)
-    except (VectorizerError, TypeError) as exc:
-        raise TrainError(f"{corpus.path}: {exc}") from None
-    echo(f"vocabulary: {matrix.shape[1]} terms")
-    published = np.array([a.status == "published" for a in articles], dtype=bool)
-    top_k = params["index"]["top_k"]
-    neighbors, scores = index.build_candidates(
-        matrix, top_k, candidates_mask=published,
-        max_block_cells=params["index"]["max_block_cells"],
-        progress=index.Progress("indexing", echo),
-    )
-    params_idx = params["index"]
-    affinity = None
-    if params_idx.get("neighbourhood", 0):
-        echo("scoring neighbourhoods")
-        affinity = index.neighbourhood_affinity(
-            matrix, neighbors, scores, size=params_idx["neighbourhood"],
-            weight=params_idx["neighbourhood_weight"], hub_penalty=params_idx["hub_penalty"],
-            progress=index.Progress("neighbourhoods", echo))
-    manifest = {
-        "created_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-        "packages": _packages(),
-        "params": {"vectorizer": vectorizer.state_params(), "index": dict(params["index"])},
-        "corpus": {"path": str(corpus.path), "sha256": corpus.sha256,
-                   "articles": len(articles), "skipped": len(corpus.errors)},
-        "article_count": len(articles),
-        "published_count": int(published.sum()),
-        "matrix_shape": list(matrix.shape),
-    }
-    writer = store.writer()
-    try:
-        blob, offsets = encode_articles([a.to_json() for a in articles])
-        writer.write_array("articles.bin.npy", blob)
-        writer.write_array("article_offsets.npy", offsets)
-        writer.write_array("published.npy", published)
-        writer.write_json("vocabulary.json", vectorizer.vocabulary_)
-        writer.write_array("idf.npy", vectorizer.idf_)
-        writer.write_array("matrix_data.npy", matrix.data.astype(np.float32))
-        writer.write_array("matrix_indices.npy", matrix.indices.astype(np.int32))
-        writer.write_array("matrix_indptr.npy", matrix.indptr.astype(np.int64))
-        writer.write_array("neighbors.npy", neighbors)
-        writer.write_array("scores.npy", scores)
-        if affinity is not None:
-            writer.write_array("affinity.npy", affinity)
-        path = writer.commit(manifest)
-    except (OSError, ModelStoreError) as exc:
-        writer.abort()
-        raise TrainError(
-            f"{store.root}: writing the model failed, nothing published: {exc}") from None
-    except BaseException:
-        writer.abort()
-        raise
+    """Train on a read corpus and write one version; publish and prune when asked.
+
+    Pruning spares the versions ``experiments_path``'s variants serve and ``protect``;
+    ``source`` (reader details) lands in the manifest's ``corpus.source``.
+    """
+    vectorizer, matrix = vectorize(corpus, params, echo)
+    published = np.array([a.status == "published" for a in corpus.articles], dtype=bool)
+    neighbors, scores, affinity = candidates(matrix, published, params, echo)
+    arrays = ModelArrays(
+        articles=[a.to_json() for a in corpus.articles], published=published,
+        vocabulary=vectorizer.vocabulary_, idf=vectorizer.idf_, matrix=matrix,
+        neighbors=neighbors, scores=scores, affinity=affinity)
+    path = write_version(store, arrays, manifest_for(corpus, vectorizer, params, source), echo)
     if publish:
-        store.publish(writer.version)
-    pruned = store.prune(keep, protect) if keep else []
-    return TrainResult(version=writer.version, path=path, article_count=len(articles),
+        store.publish(path.name)
+    try:
+        pruned = prune_versions(store, keep, experiments_path, protect) if keep else []
+    except ProtectError as exc:
+        raise TrainError(f"{exc}; version {path.name} was written, nothing pruned") from None
+    return TrainResult(version=path.name, path=path, article_count=len(corpus.articles),
                        skipped=list(corpus.errors), pruned=pruned, published=publish)
 
 
@@ -167,15 +194,26 @@ def train(
     models_dir: str | Path,
     config_data: Mapping[str, Any] | None = None,
     *,
+    config_name: str | None = None,
     skip_invalid: bool = False,
     publish: bool = True,
     keep: int | None = None,
     protect: Iterable[str] = (),
-    echo: Callable[[str], None] = lambda _msg: None,
+    experiments_path: str | None = None,
+    source: Mapping[str, Any] | None = None,
+    echo: Echo = lambda _msg: None,
 ) -> TrainResult:
-    params = train_params(config_data or {})
-    corpus = read_corpus(corpus_path, skip_invalid=skip_invalid)
-    for err in corpus.errors:
-        echo(f"skipped {err}")
+    """Check the whole config (``config_name``: its file, for messages) and the experiments
+    file (``experiments_path``, else as the service finds it) before reading the corpus,
+    then ``train_corpus``."""
+    params = train_params(config_data or {}, config_name or "config")
+    experiments_path = experiments_file(experiments_path, config_data)
+    if keep:
+        try:
+            protected_versions(experiments_path)  # unreadable: stop before any work
+        except ProtectError as exc:
+            raise TrainError(str(exc)) from None
+    corpus = read_training_corpus(corpus_path, skip_invalid=skip_invalid, echo=echo)
     return train_corpus(corpus, ModelStore(models_dir), params, publish=publish, keep=keep,
-                        protect=protect, echo=echo)
+                        protect=protect, experiments_path=experiments_path, source=source,
+                        echo=echo)

@@ -10,30 +10,17 @@ import click
 
 from recommender.artefact.store import ModelStore, ModelStoreError
 from recommender.build.train import TrainError, train
-from recommender.cli.common import config_option, echo_err, load_config, models_option
+from recommender.cli.common import (
+    config_option,
+    echo_err,
+    experiments_option,
+    load_config,
+    models_option,
+)
 from recommender.corpus import CorpusError
 
 CONTEXT = {"auto_envvar_prefix": "RECOMMENDER", "help_option_names": ["-h", "--help"]}
 
-
-
-experiments_option = click.option(
-    "--experiments", "experiments_path", envvar="RECOMMENDER_EXPERIMENTS_FILE", default=None,
-    type=click.Path(dir_okay=False),
-    help="Experiments file: the model versions its variants serve are never pruned.",
-)
-
-
-def protected_versions(path: str | None) -> set[str]:
-    """Versions named by the experiments file; an unreadable file stops before any deletion."""
-    if not path:
-        return set()
-    from recommender.experiments.config import ExperimentsError, referenced_versions
-
-    try:
-        return referenced_versions(path)
-    except ExperimentsError as exc:
-        raise click.ClickException(f"{exc} (needed to know which versions to keep)") from None
 
 
 @click.group(context_settings=CONTEXT)
@@ -57,10 +44,10 @@ def train_cmd(corpus: str, models_dir: str, config_path: str | None, skip_invali
               keep: int, no_publish: bool, experiments_path: str | None) -> None:
     """Train a model version from a corpus and publish it. Prints the version id last."""
     config = load_config(config_path)
-    protect = protected_versions(experiments_path)
     try:
-        result = train(corpus, models_dir, config, skip_invalid=skip_invalid,
-                       publish=not no_publish, keep=keep, protect=protect, echo=echo_err)
+        result = train(corpus, models_dir, config, config_name=config_path,
+                       skip_invalid=skip_invalid, publish=not no_publish, keep=keep,
+                       experiments_path=experiments_path, echo=echo_err)
     except (CorpusError, TrainError, ModelStoreError) as exc:
         raise click.ClickException(str(exc)) from None
     if result.skipped:

@@ -18,6 +18,12 @@ config_option = click.option(
     type=click.Path(dir_okay=False), help="TOML config file.",
 )
 
+experiments_option = click.option(
+    "--experiments", "experiments_path", envvar="RECOMMENDER_EXPERIMENTS_FILE", default=None,
+    type=click.Path(dir_okay=False),
+    help="Experiments file: the model versions its variants serve are never pruned.",
+)
+
 
 def load_config(path: str | None) -> dict[str, Any]:
     """The parsed TOML file, or a ClickException naming the file."""

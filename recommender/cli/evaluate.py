@@ -12,7 +12,13 @@ import click
 from recommender.artefact.model import Model
 from recommender.artefact.store import ModelStore, ModelStoreError
 from recommender.build.retrain import RetrainError, retrain, retrain_options
-from recommender.cli.common import config_option, echo_err, load_config, models_option
+from recommender.cli.common import (
+    config_option,
+    echo_err,
+    experiments_option,
+    load_config,
+    models_option,
+)
 from recommender.evaluate import (
     EvaluationError,
     GroundTruthError,
@@ -44,9 +50,9 @@ group_option = click.option(
          "precision (default 2).")
 
 
-def _options(config: dict[str, Any]) -> dict[str, Any]:
+def _options(config: dict[str, Any], config_path: str | None) -> dict[str, Any]:
     try:
-        return retrain_options(config)
+        return retrain_options(config, config_path or "config")
     except RetrainError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -76,7 +82,7 @@ def evaluate_cmd(version: str | None, models_dir: str, config_path: str | None,
                  min_group_size: int | None, fmt: str, no_save: bool) -> None:
     """Evaluate VERSION (default: the published one) with its ranking policy as served."""
     config = load_config(config_path)
-    opts = _options(config)
+    opts = _options(config, config_path)
     store = ModelStore(models_dir)
     version = version or store.published()
     if version is None:
@@ -136,6 +142,7 @@ def evaluate_cmd(version: str | None, models_dir: str, config_path: str | None,
 @group_option
 @click.option("--keep", envvar="RECOMMENDER_KEEP_VERSIONS", default=None,
               type=click.IntRange(min=1), help="Versions kept on disk (default 5).")
+@experiments_option
 @click.option("--skip-invalid", envvar="RECOMMENDER_SKIP_INVALID", is_flag=True,
               help="Skip bad corpus lines (each is reported) instead of failing.")
 @click.option("--dry-run", envvar="RECOMMENDER_DRY_RUN", is_flag=True,
@@ -147,7 +154,8 @@ def evaluate_cmd(version: str | None, models_dir: str, config_path: str | None,
 def retrain_cmd(ctx: click.Context, corpus: str, models_dir: str, config_path: str | None,
                 labels_from: str | None, pairs: str | None, k: int | None,
                 policy: str | None, min_group_size: int | None, keep: int | None,
-                skip_invalid: bool, dry_run: bool, as_json: bool) -> None:
+                experiments_path: str | None, skip_invalid: bool, dry_run: bool,
+                as_json: bool) -> None:
     """Train, evaluate, compare with the published model, publish if the gates pass, prune.
 
     Exit status: 0 published (or would be, with --dry-run), 3 rejected by a gate, 1 failed.
@@ -155,9 +163,11 @@ def retrain_cmd(ctx: click.Context, corpus: str, models_dir: str, config_path: s
     """
     config = load_config(config_path)
     try:
-        result = retrain(corpus, models_dir, config, labels_from=labels_from, pairs=pairs, k=k,
-                         policy=policy, min_group_size=min_group_size, keep=keep,
-                         skip_invalid=skip_invalid, dry_run=dry_run, echo=echo_err)
+        result = retrain(corpus, models_dir, config, config_name=config_path,
+                         labels_from=labels_from, pairs=pairs, k=k, policy=policy,
+                         min_group_size=min_group_size, keep=keep,
+                         experiments_path=experiments_path, skip_invalid=skip_invalid,
+                         dry_run=dry_run, echo=echo_err)
     except RetrainError as exc:
         click.echo(f"retrain status=failed stage={exc.stage}")
         raise click.ClickException(str(exc)) from None

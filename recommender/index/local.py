@@ -8,7 +8,6 @@ for the sort indices), whatever the corpus size.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 import numpy as np
@@ -127,23 +126,6 @@ def query(
     idx, sc = top_k_rows(dense[None, :], k)
     keep = idx[0] >= 0
     return idx[0][keep], sc[0][keep]
-
-
-class Progress:
-    """Prints progress at most every ``every`` seconds; silent on short runs."""
-
-    def __init__(self, label: str, echo: Callable[[str], None], every: float = 5.0):
-        self.label, self.echo, self.every = label, echo, every
-        self.started = time.monotonic()
-        self.last = self.started
-
-    def __call__(self, done: int, total: int) -> None:
-        now = time.monotonic()
-        if now - self.last >= self.every or (done == total and now - self.started >= self.every):
-            self.last = now
-            rate = done / max(now - self.started, 1e-9)
-            eta = (total - done) / rate if rate else 0.0
-            self.echo(f"{self.label}: {done}/{total} ({100 * done / total:.0f}%, eta {eta:.0f}s)")
 
 
 def neighbourhood_affinity(

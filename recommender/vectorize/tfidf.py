@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -42,6 +42,15 @@ def resolve_df(n_docs: int, min_df: Any, max_df: Any) -> tuple[int | float, int 
     return min_df, max_df
 
 
+def _counted(docs: Sequence[Mapping[str, Any]],
+             progress: Callable[[int, int], None]) -> Iterator[Mapping[str, Any]]:
+    total = len(docs)
+    for done, doc in enumerate(docs, start=1):
+        yield doc
+        if done % 256 == 0 or done == total:
+            progress(done, total)
+
+
 class ArticleVectorizer:
     """scikit-learn style: keyword-only params stored as given, validated in ``fit``."""
 
@@ -78,6 +87,10 @@ class ArticleVectorizer:
             "max_features": self.max_features,
             "strip_accents": self.strip_accents,
         }
+
+    def validate(self) -> None:
+        """Raise VectorizerError for parameters ``fit`` would refuse (for config checks)."""
+        self._validate()
 
     def _validate(self) -> None:
         weights = self.field_weights or DEFAULT_FIELD_WEIGHTS
@@ -116,7 +129,9 @@ class ArticleVectorizer:
         )
 
     # -- fit / transform ----------------------------------------------------------------
-    def fit_transform(self, docs: Iterable[Mapping[str, Any]]) -> sp.csr_matrix:
+    def fit_transform(self, docs: Iterable[Mapping[str, Any]],
+                      progress: Callable[[int, int], None] | None = None) -> sp.csr_matrix:
+        """``progress(done, total)`` is called as documents are analysed."""
         self._validate()
         docs = list(docs)
         if not docs:
@@ -124,7 +139,8 @@ class ArticleVectorizer:
         min_df, max_df = resolve_df(len(docs), self.min_df, self.max_df)
         tfidf = self._tfidf(min_df, max_df)
         try:
-            matrix = tfidf.fit_transform(docs)
+            # scikit-learn analyses the documents in one pass over the iterable.
+            matrix = tfidf.fit_transform(_counted(docs, progress) if progress else docs)
         except ValueError as exc:
             # sklearn says "empty vocabulary" or "max_df corresponds to < documents than min_df".
             raise VectorizerError(

@@ -1,0 +1,183 @@
+"""The model format, declared once: file names, array dtypes, manifest schema, version.
+
+Format 1 (``FORMAT_VERSION``), one directory per version::
+
+    manifest.json          written last; the schema below, and the sha256 of every file
+    articles.bin.npy       uint8: each article's JSON document, concatenated
+    article_offsets.npy    int64: row i is bytes offsets[i]:offsets[i+1] of articles.bin.npy
+    published.npy          bool: may the row be recommended
+    vocabulary.json        the vectorizer's terms, in column order
+    idf.npy                float32: one idf per term
+    matrix_data.npy matrix_indices.npy matrix_indptr.npy
+                           float32 / int32 / int64: the TF-IDF rows (CSR)
+    neighbors.npy          int32 (articles, top_k): candidate rows, best first, -1 = none
+    scores.npy             float32 (articles, top_k): their cosines
+    affinity.npy           float32 (articles, top_k), optional: the order the policy uses
+
+The writer (``writer.py``) and the reader (``model.py``) take every name from here. Readers
+ignore manifest keys they do not know, so adding an optional key keeps format 1; renaming a
+file, changing a dtype or the meaning of a key needs ``FORMAT_VERSION + 1`` and a golden
+model for the new version (tests/data/golden-v1 pins this one).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import orjson
+import scipy.sparse as sp
+
+FORMAT = "recommender-model"
+FORMAT_VERSION = 1
+POINTER = "CURRENT"
+MANIFEST = "manifest.json"
+VERSION_RE = re.compile(r"^\d{8}T\d{6}\.\d{3}Z-[0-9a-f]{6}$")
+
+ARTICLES = "articles.bin.npy"
+ARTICLE_OFFSETS = "article_offsets.npy"
+PUBLISHED = "published.npy"
+VOCABULARY = "vocabulary.json"
+IDF = "idf.npy"
+MATRIX_DATA = "matrix_data.npy"
+MATRIX_INDICES = "matrix_indices.npy"
+MATRIX_INDPTR = "matrix_indptr.npy"
+NEIGHBORS = "neighbors.npy"
+SCORES = "scores.npy"
+AFFINITY = "affinity.npy"
+OPTIONAL_FILES = frozenset({AFFINITY})
+
+DTYPES: dict[str, type] = {
+    ARTICLES: np.uint8, ARTICLE_OFFSETS: np.int64, PUBLISHED: np.bool_, IDF: np.float32,
+    MATRIX_DATA: np.float32, MATRIX_INDICES: np.int32, MATRIX_INDPTR: np.int64,
+    NEIGHBORS: np.int32, SCORES: np.float32, AFFINITY: np.float32,
+}
+
+
+class ModelStoreError(RuntimeError):
+    """A model directory that is missing, damaged, foreign or cannot be written."""
+
+
+# -- manifest schema -----------------------------------------------------------------------
+# key -> (type, required). Nested tables are checked key by key ("corpus.path").
+ManifestSchema = dict[str, tuple[type | tuple[type, ...], bool]]
+MANIFEST_SCHEMA: ManifestSchema = {
+    "format": (str, True),
+    "format_version": (int, True),
+    "version": (str, True),
+    "created_at": (str, True),
+    "packages": (dict, True),
+    "params": (dict, True),
+    "params.vectorizer": (dict, True),
+    "params.index": (dict, True),
+    "params.index.top_k": (int, True),
+    "corpus": (dict, True),
+    "corpus.path": (str, True),
+    "corpus.sha256": (str, True),
+    "corpus.articles": (int, True),
+    "corpus.skipped": (int, True),
+    "corpus.source": (dict, False),  # reader details (connector, query, ...), when given
+    "article_count": (int, True),
+    "published_count": (int, True),
+    "matrix_shape": (list, True),
+    "files": (dict, True),
+}
+# What the writer adds; the rest comes from training.
+WRITER_KEYS = ("format", "format_version", "version", "files")
+
+
+def _lookup(manifest: Mapping[str, Any], dotted: str) -> tuple[bool, Any]:
+    node: Any = manifest
+    for part in dotted.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return False, None
+        node = node[part]
+    return True, node
+
+
+def check_format(manifest: Any, where: str) -> None:
+    """Refuse a foreign file or a format version this code does not read."""
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise ModelStoreError(f"{where}: not a recommender model (foreign format)")
+    found = manifest.get("format_version")
+    if found != FORMAT_VERSION:
+        hint = ("written by a newer recommender: upgrade this one, or retrain the model"
+                if isinstance(found, int) and found > FORMAT_VERSION else "retrain the model")
+        raise ModelStoreError(f"{where}: model format {found!r} is not supported (this "
+                              f"recommender reads format {FORMAT_VERSION}); {hint}")
+
+
+def validate_manifest(manifest: Any, where: str) -> dict[str, Any]:
+    """Check the format, then every schema key's presence and type; return the manifest."""
+    check_format(manifest, where)
+    for key, (kind, required) in MANIFEST_SCHEMA.items():
+        present, value = _lookup(manifest, key)
+        if not present:
+            if required:
+                raise ModelStoreError(f"{where}: manifest lacks {key!r}")
+            continue
+        # bool is an int to Python; no key of the format means either by a bool.
+        if isinstance(value, bool) or not isinstance(value, kind):
+            names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
+            raise ModelStoreError(f"{where}: manifest key {key!r} must be {names}, "
+                                  f"got {value!r:.60}")
+    shape = manifest["matrix_shape"]
+    if len(shape) != 2 or not all(isinstance(n, int) and n >= 0 for n in shape):
+        raise ModelStoreError(f"{where}: manifest key 'matrix_shape' must be two counts")
+    for name, meta in manifest["files"].items():
+        if "/" in name or name.startswith("."):
+            raise ModelStoreError(f"{where}: manifest lists a suspicious file name {name!r}")
+        if not isinstance(meta, dict) or not isinstance(meta.get("sha256"), str):
+            raise ModelStoreError(f"{where}: manifest entry for {name!r} lacks its sha256")
+    missing = [n for n in (*DTYPES, VOCABULARY) if n not in OPTIONAL_FILES
+               and n not in manifest["files"]]
+    if missing:
+        raise ModelStoreError(f"{where}: manifest does not list {', '.join(missing)}")
+    return manifest
+
+
+# -- what training hands the writer ---------------------------------------------------------
+def encode_articles(articles: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+    """JSON documents as one byte array and row offsets (``ARTICLES``, ``ARTICLE_OFFSETS``)."""
+    parts = [orjson.dumps(a) for a in articles]
+    offsets = np.zeros(len(parts) + 1, dtype=np.int64)
+    np.cumsum([len(p) for p in parts], out=offsets[1:])
+    return np.frombuffer(b"".join(parts), dtype=np.uint8), offsets
+
+
+@dataclass(frozen=True)
+class ModelArrays:
+    """Everything a version holds besides its manifest, as training produced it."""
+
+    articles: Sequence[Mapping[str, Any]]  # one JSON-ready document per row
+    published: np.ndarray
+    vocabulary: list[str]
+    idf: np.ndarray
+    matrix: sp.csr_matrix
+    neighbors: np.ndarray
+    scores: np.ndarray
+    affinity: np.ndarray | None = None
+
+    def files(self) -> Iterator[tuple[str, np.ndarray | list[str]]]:
+        """(file name, content) in writing order, arrays cast to the format's dtypes."""
+        blob, offsets = encode_articles(self.articles)
+        arrays: dict[str, np.ndarray | None] = {
+            ARTICLES: blob, ARTICLE_OFFSETS: offsets, PUBLISHED: self.published,
+            IDF: self.idf, MATRIX_DATA: self.matrix.data, MATRIX_INDICES: self.matrix.indices,
+            MATRIX_INDPTR: self.matrix.indptr, NEIGHBORS: self.neighbors, SCORES: self.scores,
+            AFFINITY: self.affinity,
+        }
+        for name, array in arrays.items():
+            if name == IDF:
+                yield VOCABULARY, self.vocabulary
+            if array is not None:
+                yield name, np.asarray(array).astype(DTYPES[name], copy=False)
+
+    def counts(self) -> dict[str, Any]:
+        """The manifest keys that describe these arrays."""
+        return {"article_count": len(self.articles),
+                "published_count": int(np.count_nonzero(self.published)),
+                "matrix_shape": [int(n) for n in self.matrix.shape]}

@@ -1,0 +1,101 @@
+"""Writing a model version: files into a hidden directory, the manifest last, one rename.
+
+A crash or a full disk never leaves a half-written version: nothing is visible under the
+version's name until ``commit`` renames the complete directory into place.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from recommender.artefact.format import (
+    FORMAT,
+    FORMAT_VERSION,
+    MANIFEST,
+    ModelArrays,
+    ModelStoreError,
+    validate_manifest,
+)
+from recommender.common.files import fsync_dir, sha256_file
+
+if TYPE_CHECKING:
+    from recommender.artefact.store import ModelStore
+
+
+class VersionWriter:
+    """Collects a version's files in a temporary directory; ``commit`` makes it visible."""
+
+    def __init__(self, root: Path, version: str):
+        self.root, self.version = root, version
+        self.tmp = root / f".tmp-{version}"
+        self.tmp.mkdir(parents=True)
+        self.files: dict[str, dict[str, Any]] = {}
+
+    def _record(self, name: str) -> None:
+        path = self.tmp / name
+        with path.open("rb+") as fh:
+            os.fsync(fh.fileno())
+        self.files[name] = {"sha256": sha256_file(path), "bytes": path.stat().st_size}
+
+    def write_array(self, name: str, array: np.ndarray) -> None:
+        if array.dtype == object:
+            raise ModelStoreError(f"{name}: object arrays would need pickle; refusing")
+        np.save(self.tmp / name, np.ascontiguousarray(array), allow_pickle=False)
+        self._record(name)
+
+    def write_json(self, name: str, data: Any) -> None:
+        with (self.tmp / name).open("w", encoding="utf-8") as fh:
+            json.dump(data, fh, ensure_ascii=False, separators=(",", ":"))
+        self._record(name)
+
+    def commit(self, manifest: Mapping[str, Any]) -> Path:
+        full = {"format": FORMAT, "format_version": FORMAT_VERSION, "version": self.version,
+                **manifest, "files": self.files}
+        validate_manifest(full, str(self.tmp / MANIFEST))  # never publish what cannot load
+        with (self.tmp / MANIFEST).open("w", encoding="utf-8") as fh:
+            json.dump(full, fh, ensure_ascii=False, indent=2)
+            fh.flush()
+            os.fsync(fh.fileno())
+        final = self.root / self.version
+        os.rename(self.tmp, final)
+        fsync_dir(self.root)
+        return final
+
+    def abort(self) -> None:
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def write_model(
+    store: ModelStore,
+    arrays: ModelArrays,
+    manifest: Mapping[str, Any],
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> Path:
+    """Write one complete version (unpublished) and return its directory.
+
+    ``manifest`` holds what training knows (created_at, packages, params, corpus); the
+    writer adds the format, the version id, the counts and every file's sha256. Raises
+    ModelStoreError (or OSError) with nothing left behind.
+    """
+    files = list(arrays.files())  # before the temporary directory exists: nothing to undo
+    writer = store.writer()
+    try:
+        for done, (name, content) in enumerate(files, start=1):
+            if isinstance(content, np.ndarray):
+                writer.write_array(name, content)
+            else:
+                writer.write_json(name, content)
+            if progress:
+                progress(done, len(files))
+        return writer.commit({**manifest, **arrays.counts()})
+    except BaseException:
+        writer.abort()
+        raise
