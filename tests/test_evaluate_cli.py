@@ -94,6 +94,9 @@ def test_evaluate_errors_are_clean(runner, labelled_models, tmp_path):
     res = runner.invoke(main, ["evaluate", "--models", str(models), "--labels-from", "nope"])
     assert res.exit_code == 1 and "no article has labels.nope" in res.output
     assert "Traceback" not in res.output
+    res = runner.invoke(main, ["evaluate", "--models", str(tmp_path / "missing")])
+    assert res.exit_code == 2 and "does not exist" in res.output
+    (tmp_path / "empty").mkdir()
     res = runner.invoke(main, ["evaluate", "--models", str(tmp_path / "empty")])
     assert res.exit_code == 1 and "no model published" in res.output
     res = runner.invoke(main, ["evaluate", "--models", str(models), "--policy", "missing"])
