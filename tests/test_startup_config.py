@@ -4,6 +4,7 @@ master with one line naming the source and the key, exit status 2, before any wo
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 
 from recommender.api import create_app
 from recommender.cli import main
+from recommender.events import EventStoreError
 from tests.conftest import REPO
 
 EXPERIMENT = """
@@ -61,10 +63,13 @@ def _case(tmp_path: Path, name: str) -> tuple[dict[str, str], str]:
         return {"RECOMMENDER_EXPERIMENTS_FILE": str(exp)}, (
             f"Error: {exp}: experiments[0] (exp1).variants[1].policy: unknown policy "
             "'strict' (known: default)")
+    if name == "events-url":
+        return {"RECOMMENDER_EVENTS_URL": "not a url"}, (
+            "Error: setting EVENTS_URL: events URL 'not a url' is not a database URL")
     raise AssertionError(name)
 
 
-CASES = ["env", "service-key", "service-value", "policy-key", "experiment-policy"]
+CASES = ["env", "service-key", "service-value", "policy-key", "experiment-policy", "events-url"]
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -83,7 +88,7 @@ def test_the_app_refuses_what_serve_refuses(case, models_dir, tmp_path, monkeypa
     env, _line = _case(tmp_path, case)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    with pytest.raises(ValueError):
+    with pytest.raises((ValueError, EventStoreError)):
         create_app({"MODELS_DIR": str(models_dir)})
 
 
@@ -115,14 +120,18 @@ def test_bad_gunicorn_variable_is_one_line(runner, models_dir, no_exec):
     assert bad.exit_code == 2 and "RECOMMENDER_WORKERS" in bad.output and not no_exec
 
 
-def _gunicorn(models_dir: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def _gunicorn(models_dir: Path, env: dict[str, str],
+              workdir: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """gunicorn as `serve` runs it, or (``workdir``) as the Docker image does: plain
+    `gunicorn` finding ./gunicorn.conf.py."""
     full = {k: v for k, v in os.environ.items() if not k.startswith("RECOMMENDER_")}
     full.update({"RECOMMENDER_MODELS_DIR": str(models_dir), "RECOMMENDER_BIND": "127.0.0.1:0",
                  "RECOMMENDER_WORKERS": "1", **env})
-    return subprocess.run([sys.executable, "-m", "gunicorn", "-c",
-                           "python:recommender.api.gunicorn_config",
+    config = [] if workdir else ["-c", "python:recommender.api.gunicorn_config"]
+    return subprocess.run([sys.executable, "-m", "gunicorn", *config,
                            "recommender.api:create_app()"],
-                          env=full, cwd=REPO, capture_output=True, text=True, timeout=60)
+                          env=full, cwd=workdir or REPO, capture_output=True, text=True,
+                          timeout=60)
 
 
 @pytest.mark.parametrize("case", ["env", "policy-key", "experiment-policy"])
@@ -134,6 +143,17 @@ def test_gunicorn_master_stops_before_forking(case, models_dir, tmp_path):
     ours = [ln for ln in proc.stderr.splitlines() if "[INFO]" not in ln]
     assert len(ours) == 1 and ours[0].startswith(line), proc.stderr
     assert "Booting worker" not in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_docker_style_gunicorn_runs_the_same_check(models_dir, tmp_path):
+    workdir = tmp_path / "app"
+    workdir.mkdir()
+    shutil.copy(REPO / "gunicorn.conf.py", workdir)
+    env, line = _case(tmp_path, "service-key")
+    proc = _gunicorn(models_dir, env, workdir)
+    assert proc.returncode == 2, proc.stderr
+    ours = [ln for ln in proc.stderr.splitlines() if "[INFO]" not in ln]
+    assert len(ours) == 1 and ours[0].startswith(line), proc.stderr
 
 
 def test_gunicorn_bad_variable_stops_at_config_load(models_dir):

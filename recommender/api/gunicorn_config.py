@@ -13,6 +13,11 @@ import sys
 from recommender.api.startup import EXIT_CONFIG, check_service, gunicorn_settings
 from recommender.settings import SettingsError
 
+# What `from recommender.api.gunicorn_config import *` (gunicorn.conf.py) hands gunicorn.
+__all__ = ["accesslog", "bind", "control_socket_disable", "errorlog", "graceful_timeout",
+           "keepalive", "loglevel", "on_starting", "preload_app", "threads", "timeout",
+           "worker_exit", "worker_tmp_dir", "workers"]
+
 
 def _fail(exc: Exception) -> None:
     print(f"Error: {exc}", file=sys.stderr, flush=True)

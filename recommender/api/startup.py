@@ -57,19 +57,41 @@ def _experiments(settings: Mapping[str, Any], policies: set[str]) -> None:
         raise SettingsError(str(exc)) from None
 
 
-def check_service(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The resolved settings, or a SettingsError whose one-line message names the source.
+def _events(settings: Mapping[str, Any]) -> None:
+    from recommender.events import EventStore, EventStoreError, default_url, load_or_create_secret
 
-    Checks what ``create_app`` checks before it serves: every setting (file and environment),
-    the ``[policies.NAME]`` tables and the POLICY setting, the impression key's length, and the
-    experiments file against the policies, the model versions and the recorded splits.
-    """
-    settings = load_settings(environ=environ)
+    models_dir = Path(settings["MODELS_DIR"])
     secret = settings.get("IMPRESSION_SECRET")
     if secret is not None and len(secret) < MIN_SECRET_CHARS:
         raise SettingsError(f"setting IMPRESSION_SECRET: must be at least {MIN_SECRET_CHARS} "
                             "characters")
-    _experiments(settings, _policies(settings))
+    try:
+        EventStore(settings.get("EVENTS_URL") or default_url(models_dir))  # connects lazily
+    except (EventStoreError, OSError) as exc:
+        raise SettingsError(f"setting EVENTS_URL: {exc}") from None
+    if secret is None and settings.get("EXPERIMENTS_FILE"):
+        # With an experiment every worker must share the key; the app refuses to start
+        # without one. Creating it here also spares the workers the race for it.
+        try:
+            load_or_create_secret(models_dir)
+        except (OSError, ValueError) as exc:
+            raise SettingsError(f"cannot keep the impression key in "
+                                f"{models_dir}/.impression-secret ({exc}); set "
+                                "RECOMMENDER_IMPRESSION_SECRET") from None
+
+
+def check_service(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The resolved settings, or a SettingsError whose one-line message names the source.
+
+    Checks what ``create_app`` checks before it serves: every setting (file and environment),
+    the ``[policies.NAME]`` tables and the POLICY setting, the events database URL and the
+    impression key, and the experiments file against the policies, the model versions and
+    the recorded splits.
+    """
+    settings = load_settings(environ=environ)
+    policies = _policies(settings)
+    _events(settings)
+    _experiments(settings, policies)
     return settings
 
 
