@@ -182,6 +182,11 @@ def _unknown(key: str) -> str:
 
 
 def _from_file(path: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    # Other tables belong to training, policies and retraining, which check their own; a
+    # misspelt [service] would otherwise leave every setting at its default without a word.
+    for name in data:
+        if name != "service" and difflib.get_close_matches(name, ["service"], cutoff=0.8):
+            raise SettingsError(f"{path}: unknown table [{name}] (did you mean [service]?)")
     table = data.get("service", {})
     if not isinstance(table, Mapping):
         raise SettingsError(f"{path}: [service] must be a table of settings")

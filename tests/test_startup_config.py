@@ -50,6 +50,10 @@ def _case(tmp_path: Path, name: str) -> tuple[dict[str, str], str]:
         cfg.write_text("[service]\nMAX_LIMT = 3\n")
         return {"RECOMMENDER_CONFIG": str(cfg)}, (f"Error: {cfg}: [service] unknown setting "
                                                   "'MAX_LIMT' (did you mean 'MAX_LIMIT'?)")
+    if name == "service-table":
+        cfg.write_text("[servce]\nmax_limit = 3\n")
+        return {"RECOMMENDER_CONFIG": str(cfg)}, (f"Error: {cfg}: unknown table [servce] "
+                                                  "(did you mean [service]?)")
     if name == "service-value":
         cfg.write_text("[service]\nreload_interval = \"soon\"\n")
         return {"RECOMMENDER_CONFIG": str(cfg)}, (f"Error: {cfg}: [service] reload_interval: "
@@ -69,7 +73,8 @@ def _case(tmp_path: Path, name: str) -> tuple[dict[str, str], str]:
     raise AssertionError(name)
 
 
-CASES = ["env", "service-key", "service-value", "policy-key", "experiment-policy", "events-url"]
+CASES = ["env", "service-key", "service-table", "service-value", "policy-key",
+         "experiment-policy", "events-url"]
 
 
 @pytest.mark.parametrize("case", CASES)
