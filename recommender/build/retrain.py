@@ -21,6 +21,9 @@ from typing import Any
 
 from recommender.corpus import CorpusError, read_corpus
 from recommender.evaluate import (
+    DEFAULT_K,
+    DEFAULT_MIN_GROUP_SIZE,
+    DEFAULT_POLICY,
     EvaluationError,
     GroundTruth,
     GroundTruthError,
@@ -32,6 +35,7 @@ from recommender.evaluate import (
 from recommender.artefact.model import Model
 from recommender.artefact.store import ModelStore, ModelStoreError
 from recommender.build.train import TrainError, train_corpus, train_params
+from recommender.settings import BY_NAME
 
 EXIT_PUBLISHED = 0
 EXIT_FAILED = 1
@@ -240,10 +244,10 @@ def retrain(
     opts = retrain_options(config_data)
     labels_from = labels_from or opts.get("labels_from")
     pairs = pairs or opts.get("pairs")
-    k = k or int(opts.get("k", 5))
-    policy = policy or str(opts.get("policy", "default"))
-    min_group_size = min_group_size or int(opts.get("min_group_size", 2))
-    keep = keep or int(opts.get("keep", 5))
+    k = k or int(opts.get("k", DEFAULT_K))
+    policy = policy or str(opts.get("policy", DEFAULT_POLICY))
+    min_group_size = min_group_size or int(opts.get("min_group_size", DEFAULT_MIN_GROUP_SIZE))
+    keep = keep or int(opts.get("keep", BY_NAME["KEEP_VERSIONS"].default))
     store = ModelStore(models_dir)
     stages: dict[str, float] = {}
     clock = [time.monotonic()]
