@@ -38,6 +38,7 @@ from recommender.evaluate.runner import echo_progress
 # `train --keep` defaults to KEEP_VERSIONS; `retrain --keep` lets [retrain] keep decide first.
 RETRAIN_KEEP = replace(OPTIONS["keep"], fallback="[retrain] keep")
 
+
 def _options(config: dict[str, Any]) -> dict[str, Any]:
     try:
         return retrain_options(config)
@@ -127,6 +128,7 @@ def evaluate_cmd(version: str | None, models_dir: str, config_path: str | None,
             model, k=OPTIONS["k"].resolve(k, opts), policy=OPTIONS["policy"].resolve(policy, opts),
             config_data=config, truth=truth,
             min_group_size=OPTIONS["min_group_size"].resolve(min_group_size, opts),
+            # Plain lines on stderr; a terminal progress bar plugs in here.
             against=other, echo=echo_err, progress=echo_progress(echo_err))
     except EvaluationError as exc:
         raise click.ClickException(str(exc)) from None
