@@ -21,7 +21,8 @@ run: venv
 	  echo "No published model in $(MODELS): training on $(CORPUS)"; \
 	  $(VENV)/bin/recommender train --corpus $(CORPUS) --models $(MODELS); fi
 	@echo ""
-	@echo "Serving on http://127.0.0.1:$(PORT)/  (try http://127.0.0.1:$(PORT)/demo)"
+	@echo "Open the demo: http://127.0.0.1:$(PORT)/demo"
+	@echo "(the service answers on http://127.0.0.1:$(PORT)/, e.g. /v1/model and /healthz)"
 	@echo ""
 	$(VENV)/bin/recommender serve --models $(MODELS) --bind 127.0.0.1:$(PORT)
 

@@ -7,6 +7,7 @@ Nothing here is read at import time.
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
 from collections.abc import Callable, Mapping
@@ -29,43 +30,75 @@ class Setting:
     help: str
 
 
-def _bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in {"1", "true", "yes", "on"}:
-        return True
-    if text in {"0", "false", "no", "off", ""}:
-        return False
-    raise ValueError(f"expected true or false, got {value!r}")
-
-
 def _list(value: Any) -> list[str]:
     if isinstance(value, list | tuple):
         return [str(v).strip() for v in value if str(v).strip()]
     return [part.strip() for part in str(value).split(",") if part.strip()]
 
 
+def _int(value: Any) -> int:
+    # TOML gives ints, the environment gives text; a float or a bool is a mistake in both.
+    if isinstance(value, bool | float):
+        raise ValueError(f"must be a whole number, got {value!r}")
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        raise ValueError(f"must be a whole number, got {value!r}") from None
+
+
 def _positive_int(value: Any) -> int:
-    number = int(value)
+    number = _int(value)
     if number < 1:
         raise ValueError(f"must be at least 1, got {number}")
     return number
 
 
-def _non_negative_float(value: Any) -> float:
-    number = float(value)
+def _non_negative_int(value: Any) -> int:
+    number = _int(value)
     if number < 0:
         raise ValueError(f"must be 0 or more, got {number}")
     return number
 
 
-def _optional_path(value: Any) -> str | None:
-    return str(value) if value not in (None, "") else None
+def _non_negative_float(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError(f"must be a number, got {value!r}")
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        raise ValueError(f"must be a number, got {value!r}") from None
+    if not number >= 0:  # also refuses nan
+        raise ValueError(f"must be 0 or more, got {value!r}")
+    return number
 
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"must be a string, got {value!r}")
+    return value
+
+
+def _path(value: Any) -> str:
+    return os.fspath(value) if isinstance(value, os.PathLike) else _text(value)
+
+
+def _log_level(value: Any) -> str:
+    text = _text(value).strip().upper()
+    if text not in LOG_LEVELS:
+        raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}, got {value!r}")
+    return text
+
+
+def _optional_path(value: Any) -> str | None:
+    if value in (None, ""):
+        return None
+    return _path(value)
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("MODELS_DIR", "models", str,
+    Setting("MODELS_DIR", "models", _path,
             "Directory holding model versions and the CURRENT pointer."),
     Setting("CONFIG", None, _optional_path, "Path to a TOML config file (tables [service], "
             "[vectorizer], [index], [policies.NAME])."),
@@ -75,7 +108,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Longest `title` + `body` accepted by POST /v1/related, in characters."),
     Setting("MAX_CONTENT_LENGTH", 1_000_000, _positive_int,
             "Largest request body in bytes; larger requests get 413."),
-    Setting("CACHE_MAX_AGE", 300, int, "Cache-Control max-age (seconds) on related lists."),
+    Setting("CACHE_MAX_AGE", 300, _non_negative_int,
+            "Cache-Control max-age (seconds) on related lists."),
     # Any origin by default: the widget is embedded on the site's own domain, which is
     # rarely the service's, and everything served is public article metadata.
     Setting("CORS_ORIGINS", ["*"], _list,
@@ -86,7 +120,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("KEEP_VERSIONS", 5, _positive_int,
             "Model versions kept on disk after training or rollback; the published one is "
             "never pruned."),
-    Setting("LOG_LEVEL", "INFO", str, "Python logging level for the service."),
+    Setting("LOG_LEVEL", "INFO", _log_level, "Python logging level for the service."),
     # A/B tests (recommender/experiments, recommender/events): see README "A/B tests".
     Setting("EXPERIMENTS_FILE", None, _optional_path,
             "TOML file declaring A/B experiments; re-read when it changes. Unset: no experiment."),
@@ -110,7 +144,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("IMPRESSION_MAX_AGE", 172_800, _positive_int,
             "Seconds after serving during which events for an impression are accepted."),
     # Ranking policy (recommender/policy): see README "Ranking policy".
-    Setting("POLICY", "default", str,
+    Setting("POLICY", "default", _text,
             "Ranking policy (a [policies.NAME] table) serving requests outside experiments."),
     Setting("OVERRIDES_FILE", None, _optional_path,
             "JSON or TOML file of editorial pins, blocks and boosts; re-read when it changes."),
@@ -129,6 +163,8 @@ def read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise SettingsError(f"{p}: config file not found") from None
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"{p}: invalid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"{p}: cannot read the config file: {exc}") from None
 
 
 def _parse(name: str, value: Any, origin: str) -> Any:
@@ -136,14 +172,42 @@ def _parse(name: str, value: Any, origin: str) -> Any:
     try:
         return setting.parse(value)
     except (TypeError, ValueError) as exc:
-        raise SettingsError(f"{origin}: setting {name}: {exc}") from None
+        raise SettingsError(f"{origin}: {exc}") from None
+
+
+def _unknown(key: str) -> str:
+    close = difflib.get_close_matches(key.upper(), BY_NAME, n=1)
+    hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(BY_NAME)}"
+    return f"unknown setting {key!r} ({hint})"
+
+
+def _from_file(path: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    # Other tables belong to training, policies and retraining, which check their own; a
+    # misspelt [service] would otherwise leave every setting at its default without a word.
+    for name in data:
+        if name != "service" and difflib.get_close_matches(name, ["service"], cutoff=0.8):
+            raise SettingsError(f"{path}: unknown table [{name}] (did you mean [service]?)")
+    table = data.get("service", {})
+    if not isinstance(table, Mapping):
+        raise SettingsError(f"{path}: [service] must be a table of settings")
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        name = key.upper()
+        if name not in BY_NAME:
+            raise SettingsError(f"{path}: [service] {_unknown(key)}")
+        values[name] = _parse(name, value, f"{path}: [service] {key}")
+    return values
 
 
 def load_settings(
     mapping: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Resolve every setting; unknown keys in the file or mapping are errors, not ignored."""
+    """Resolve every setting; unknown keys in the file or mapping are errors, not ignored.
+
+    Every SettingsError is one line naming where the value came from (the file and its
+    ``[service]`` key, or the environment variable) and what is wrong with it.
+    """
     environ = os.environ if environ is None else environ
     mapping = dict(mapping or {})
     values: dict[str, Any] = {s.name: s.default for s in SETTINGS}
@@ -152,21 +216,18 @@ def load_settings(
     file_data: dict[str, Any] = {}
     if config_path:
         file_data = read_toml(config_path)
-        for key, value in file_data.get("service", {}).items():
-            name = key.upper()
-            if name not in BY_NAME:
-                raise SettingsError(f"{config_path}: [service] has unknown setting {key!r}")
-            values[name] = _parse(name, value, str(config_path))
+        values.update(_from_file(str(config_path), file_data))
 
     for setting in SETTINGS:
         env_name = ENV_PREFIX + setting.name
         if env_name in environ:
-            values[setting.name] = _parse(setting.name, environ[env_name], env_name)
+            values[setting.name] = _parse(setting.name, environ[env_name],
+                                          f"environment variable {env_name}")
 
     extras: dict[str, Any] = {}
     for key, value in mapping.items():
         if key in BY_NAME:
-            values[key] = _parse(key, value, "config mapping")
+            values[key] = _parse(key, value, f"config mapping {key}")
         else:
             # Flask's own keys (TESTING, ...) pass through untouched.
             extras[key] = value

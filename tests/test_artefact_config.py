@@ -36,7 +36,7 @@ def _config(tmp_path: Path, text: str) -> Path:
      "title)"),
     ("[index]\ntop_k = 0\n", "[index] top_k must be an integer from 1 to 1000"),
     ("[service]\nMAX_LIMT = 5\n", "[service] has unknown setting 'MAX_LIMT'"),
-    ("[service]\nmax_limit = \"abc\"\n", "[service] max_limit: invalid literal for int()"),
+    ("[service]\nmax_limit = \"abc\"\n", "[service] max_limit: must be a whole number, got 'abc'"),
     ("[policies.default]\nmin_scor = 0.1\n", "[policies.default] has unknown key 'min_scor'"),
     ("[retrain]\nlabel_from = \"topic\"\n", "[retrain] has unknown key 'label_from'"),
 ])

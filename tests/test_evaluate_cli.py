@@ -1,6 +1,7 @@
 """`recommender evaluate` and `versions --details` on the tiny topical corpus."""
 
 import json
+import re
 
 import pytest
 
@@ -94,6 +95,9 @@ def test_evaluate_errors_are_clean(runner, labelled_models, tmp_path):
     res = runner.invoke(main, ["evaluate", "--models", str(models), "--labels-from", "nope"])
     assert res.exit_code == 1 and "no article has labels.nope" in res.output
     assert "Traceback" not in res.output
+    res = runner.invoke(main, ["evaluate", "--models", str(tmp_path / "missing")])
+    assert res.exit_code == 2 and "does not exist" in res.output
+    (tmp_path / "empty").mkdir()
     res = runner.invoke(main, ["evaluate", "--models", str(tmp_path / "empty")])
     assert res.exit_code == 1 and "no model published" in res.output
     res = runner.invoke(main, ["evaluate", "--models", str(models), "--policy", "missing"])
@@ -109,3 +113,64 @@ def test_html_renders_without_labels(labelled_models):
     page = render_html(report)
     assert report["labels"] is None and "precision" not in page
     assert page.count("<svg") == 2
+
+
+def test_pairs_naming_unknown_ids_are_counted_and_reported(runner, labelled_models, tmp_path):
+    _, models, version = labelled_models
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text("space-1,space-2\nspace-1,spcae-2\nghost-1,ghost-2\nbake-1,bake-2\n")
+    res = runner.invoke(main, ["evaluate", "--models", str(models), "--pairs", str(pairs),
+                               "--format", "json", "--no-save"])
+    assert res.exit_code == 0, res.output
+    labels = json.loads(res.stdout)["labels"]
+    assert labels["unknown_ids"] == 3
+    assert labels["unknown_ids_sample"] == ["spcae-2", "ghost-1", "ghost-2"]
+    assert labels["ignored_pairs"] == 2
+    assert (f"warning: pairs in {pairs}: 3 id(s) not in model {version} "
+            "(first: spcae-2, ghost-1, ghost-2); 2 pair(s) left out") in res.stderr
+    table = runner.invoke(main, ["evaluate", "--models", str(models), "--pairs", str(pairs),
+                                 "--no-save"])
+    rows = dict(re.split(r"\s{2,}", line, maxsplit=1) for line in table.stdout.splitlines())
+    assert rows["ground-truth ids not in the model"] == "3 (spcae-2, ghost-1, ghost-2)"
+    assert rows["pairs left out (unknown id)"] == "2"
+
+
+def test_clean_pairs_report_no_unknown_ids(runner, labelled_models, tmp_path):
+    _, models, _ = labelled_models
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text("space-1,space-2\nbake-1,bake-2\n")
+    res = runner.invoke(main, ["evaluate", "--models", str(models), "--pairs", str(pairs),
+                               "--no-save"])
+    assert res.exit_code == 0 and "warning" not in res.stderr
+    assert "not in the model" not in res.stdout
+
+
+def test_table_names_the_articles_never_shown(runner, labelled_models):
+    _, models, _ = labelled_models
+    res = runner.invoke(main, ["evaluate", "--models", str(models), "-k", "1", "--no-save",
+                               "--format", "json"])
+    report = json.loads(res.stdout)
+    never = report["never_shown_sample"]
+    assert report["never_shown"] == len(never) > 0  # k=1 over 9 articles leaves some out
+    table = runner.invoke(main, ["evaluate", "--models", str(models), "-k", "1", "--no-save"])
+    line = next(ln for ln in table.stdout.splitlines() if ln.startswith("articles never shown"))
+    assert re.split(r"\s{2,}", line)[1] == f"{len(never)} ({', '.join(never)})"
+    assert all(i.startswith(("space-", "bake-", "vote-")) for i in never)
+
+
+def test_evaluation_reports_progress_through_a_callback(labelled_models):
+    _, models, version = labelled_models
+    store = ModelStore(models)
+    calls: list[tuple[str, int, int]] = []
+    model = Model.load(store, version)
+    evaluate_model(model, k=3, against=model, progress=lambda *a: calls.append(a))
+    ranking = [c for c in calls if c[0] == "ranking"]
+    # Nine published articles (the draft gets no list), one call after each.
+    assert [c[1] for c in ranking] == list(range(1, 10)) and {c[2] for c in ranking} == {9}
+    assert [c for c in calls if c[0] == "overlap"][-1] == ("overlap", 9, 9)
+
+
+def test_evaluate_cli_prints_progress_on_stderr(runner, labelled_models):
+    _, models, _ = labelled_models
+    res = runner.invoke(main, ["evaluate", "--models", str(models), "--no-save"])
+    assert res.exit_code == 0 and "ranking: 9/9 lists" in res.stderr

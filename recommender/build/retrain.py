@@ -33,6 +33,9 @@ from recommender.build.protect import (
 from recommender.build.train import TrainError, plural, read_training_corpus, train_corpus
 from recommender.corpus import Corpus, CorpusError
 from recommender.evaluate import (
+    DEFAULT_K,
+    DEFAULT_MIN_GROUP_SIZE,
+    DEFAULT_POLICY,
     EvaluationError,
     GroundTruth,
     GroundTruthError,
@@ -41,6 +44,7 @@ from recommender.evaluate import (
     read_pairs,
     save_report,
 )
+from recommender.settings import BY_NAME
 
 __all__ = ["DEFAULT_GATES", "EXIT_FAILED", "EXIT_PUBLISHED", "EXIT_REJECTED", "RETRAIN_KEYS",
            "GateResult", "RetrainError", "RetrainResult", "check_gates", "retrain",
@@ -136,8 +140,9 @@ def _plan(config_data: Mapping[str, Any], config_name: str | None,
 
     return _Plan(config_data=config_data, params=params, gates=opts["gates"],
                  labels_from=pick("labels_from", None), pairs=pick("pairs", None),
-                 k=int(pick("k", 5)), policy=str(pick("policy", "default")),
-                 min_group_size=int(pick("min_group_size", 2)), keep=int(pick("keep", 5)),
+                 k=int(pick("k", DEFAULT_K)), policy=str(pick("policy", DEFAULT_POLICY)),
+                 min_group_size=int(pick("min_group_size", DEFAULT_MIN_GROUP_SIZE)),
+                 keep=int(pick("keep", BY_NAME["KEEP_VERSIONS"].default)),
                  experiments_path=experiments_path)
 
 

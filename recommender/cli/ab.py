@@ -9,7 +9,7 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from recommender.artefact.store import ModelStore
-from recommender.cli.common import models_option
+from recommender.cli.common import config_option, load_config, models_option
 from recommender.corpus import parse_datetime
 from recommender.events.store import EventStore, EventStoreError, default_url
 from recommender.experiments import (
@@ -19,6 +19,7 @@ from recommender.experiments import (
     load_experiments,
     pick_variant,
 )
+from recommender.experiments.visitor import parse_visitor
 
 experiments_option = click.option(
     "--experiments", "experiments_file", envvar="RECOMMENDER_EXPERIMENTS_FILE", default=None,
@@ -33,13 +34,14 @@ def _state(models_dir: str, state_file: str | None) -> SaltRegistry:
     return SaltRegistry(state_file or Path(models_dir) / "experiments-state.json")
 
 
-def _load(path: str | None, models_dir: str, *, check_models: bool = True):  # noqa: ANN202
+def _load(path: str | None, models_dir: str, *, check_models: bool = True,  # noqa: ANN202
+          policies: set[str] | None = None):
     if not path:
         raise click.ClickException("no experiments file: pass --experiments FILE or set "
                                    "RECOMMENDER_EXPERIMENTS_FILE")
     check = ModelStore(models_dir).read_manifest if check_models else None
     try:
-        return load_experiments(path, check_model=check)
+        return load_experiments(path, check_model=check, policies=policies)
     except ExperimentsError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -59,13 +61,26 @@ def ab() -> None:
     """A/B tests of recommendation quality (see README, "A/B tests")."""
 
 
+def _policy_names(config_path: str | None) -> set[str]:
+    """The policies the service would have with this config file (``default`` always)."""
+    from recommender.policy import PolicyError, load_policies
+
+    try:
+        return set(load_policies(load_config(config_path))) | {"default"}
+    except PolicyError as exc:
+        raise click.ClickException(f"{config_path or 'config'}: {exc}") from None
+
+
 @ab.command("check")
 @experiments_option
 @models_option
 @state_option
-def check_cmd(experiments_file: str | None, models_dir: str, state_file: str | None) -> None:
-    """Validate the experiments file: keys, weights, model versions, split changes."""
-    experiments = _load(experiments_file, models_dir)
+@config_option
+def check_cmd(experiments_file: str | None, models_dir: str, state_file: str | None,
+              config_path: str | None) -> None:
+    """Validate the experiments file: keys, weights, model versions, policies (the config
+    file's [policies.NAME] tables), split changes."""
+    experiments = _load(experiments_file, models_dir, policies=_policy_names(config_path))
     try:
         _state(models_dir, state_file).check(experiments)
     except ExperimentsError as exc:
@@ -83,10 +98,16 @@ def check_cmd(experiments_file: str | None, models_dir: str, state_file: str | N
 @models_option
 def assign_cmd(visitor: str, experiments_file: str | None, models_dir: str) -> None:
     """Print the variant VISITOR gets in the active experiment (what every worker computes)."""
+    try:
+        parsed = parse_visitor(visitor)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="VISITOR") from None
+    if parsed is None:  # the API treats no visitor as "not in the experiment"
+        raise click.BadParameter("must not be empty", param_hint="VISITOR")
     exp = _load(experiments_file, models_dir, check_models=False).active
     if exp is None:
         raise click.ClickException("no active experiment")
-    chosen = "interleaved" if exp.interleave else pick_variant(exp, visitor).name
+    chosen = "interleaved" if exp.interleave else pick_variant(exp, parsed).name
     click.echo(f"{exp.name}: {chosen}")
 
 

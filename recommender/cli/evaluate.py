@@ -1,10 +1,10 @@
-"""``recommender evaluate`` and ``recommender retrain``. Options double as RECOMMENDER_* env
-vars; the ``[retrain]`` table of the config file supplies defaults for both commands."""
+"""``recommender evaluate`` and ``recommender retrain``. The ``[retrain]`` table of the config
+file supplies defaults for both commands (declared with their options in ``cli.common``)."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 import click
@@ -13,14 +13,17 @@ from recommender.artefact.model import Model
 from recommender.artefact.store import ModelStore, ModelStoreError
 from recommender.build.retrain import RetrainError, retrain, retrain_options
 from recommender.cli.common import (
+    OPTIONS,
     config_option,
     echo_err,
-    experiments_option,
+    existing_models_option,
     load_config,
     models_option,
+    option,
 )
 from recommender.evaluate import (
     EvaluationError,
+    GroundTruth,
     GroundTruthError,
     evaluate_model,
     format_table,
@@ -30,24 +33,10 @@ from recommender.evaluate import (
     save_report,
     to_json,
 )
+from recommender.evaluate.runner import echo_progress
 
-labels_option = click.option(
-    "--labels-from", envvar="RECOMMENDER_LABELS_FROM", default=None, metavar="FIELD",
-    help="Ground truth: the corpus's labels.FIELD (a group name or a list of them).")
-pairs_option = click.option(
-    "--pairs", envvar="RECOMMENDER_LABEL_PAIRS", default=None,
-    type=click.Path(dir_okay=False), help="Ground truth: a file of known related id pairs.")
-k_option = click.option(
-    "-k", "--k", "k", envvar="RECOMMENDER_EVAL_K", default=None, type=click.IntRange(1, 100),
-    help="List length evaluated (default 5, or [retrain] k).")
-policy_option = click.option(
-    "--policy", envvar="RECOMMENDER_EVAL_POLICY", default=None,
-    help="Ranking policy ([policies.NAME]) to evaluate (default: default).")
-group_option = click.option(
-    "--min-group-size", envvar="RECOMMENDER_MIN_GROUP_SIZE", default=None,
-    type=click.IntRange(min=1),
-    help="Only articles with a label shared by at least this many articles count for "
-         "precision (default 2).")
+# `train --keep` defaults to KEEP_VERSIONS; `retrain --keep` lets [retrain] keep decide first.
+RETRAIN_KEEP = replace(OPTIONS["keep"], fallback="[retrain] keep")
 
 
 def _options(config: dict[str, Any], config_path: str | None) -> dict[str, Any]:
@@ -57,20 +46,61 @@ def _options(config: dict[str, Any], config_path: str | None) -> dict[str, Any]:
         raise click.ClickException(str(exc)) from None
 
 
+def _ground_truth(opts: dict[str, Any], model: Model, labels_from: str | None,
+                  pairs: str | None, corpus: str | None) -> GroundTruth | None:
+    """The ground truth the options (or the [retrain] table) name, or None."""
+    labels_from = labels_from or (None if pairs else opts.get("labels_from"))
+    pairs = pairs or (None if labels_from else opts.get("pairs"))
+    if labels_from and pairs:
+        raise click.UsageError("give --labels-from or --pairs, not both")
+    try:
+        if pairs:
+            return read_pairs(pairs)
+        if labels_from:
+            source = corpus or model.manifest.get("corpus", {}).get("path")
+            if not source:
+                raise click.ClickException("the version does not record its corpus; "
+                                           "give --corpus")
+            return read_label_groups(source, labels_from)
+    except GroundTruthError as exc:
+        raise click.ClickException(str(exc)) from None
+    return None
+
+
+def _warn_unknown(report: dict[str, Any]) -> None:
+    labels = report.get("labels") or {}
+    count = labels.get("unknown_ids") or 0
+    if not count:
+        return
+    first = ", ".join(labels.get("unknown_ids_sample", [])[:10])
+    pairs = labels.get("ignored_pairs") or 0
+    left_out = f"; {pairs} pair(s) left out" if pairs else ""
+    echo_err(f"warning: {labels['source']}: {count} id(s) not in model {report['version']} "
+             f"(first: {first}){left_out}")
+
+
+def _print(report: dict[str, Any], fmt: str) -> None:
+    if fmt == "json":
+        click.echo(to_json(report))
+    elif fmt == "html":
+        click.echo(render_html(report))
+    else:
+        click.echo(format_table(report))
+
+
 @click.command("evaluate")
 @click.argument("version", required=False)
-@models_option
+@existing_models_option
 @config_option
-@labels_option
-@pairs_option
-@click.option("--corpus", envvar="RECOMMENDER_CORPUS", default=None,
-              type=click.Path(dir_okay=False),
-              help="Corpus holding the labels (default: the one the version was trained on).")
+@option("labels_from")
+@option("pairs")
+@option("corpus", help="Corpus holding the labels (default: the one the version was trained "
+                       "on).")
 @click.option("--against", default=None, metavar="VERSION",
               help="Another version to measure overlap@k with (how much lists would change).")
-@k_option
-@policy_option
-@group_option
+@option("k")
+@option("policy")
+@option("min_group_size")
 @click.option("--format", "fmt", envvar="RECOMMENDER_EVAL_FORMAT", default="table",
               type=click.Choice(["table", "json", "html"]), show_default=True,
               help="What to print on stdout.")
@@ -92,62 +122,40 @@ def evaluate_cmd(version: str | None, models_dir: str, config_path: str | None,
         other = Model.load(store, against) if against else None
     except ModelStoreError as exc:
         raise click.ClickException(str(exc)) from None
-    labels_from = labels_from or (None if pairs else opts.get("labels_from"))
-    pairs = pairs or (None if labels_from else opts.get("pairs"))
-    truth = None
-    try:
-        if labels_from and pairs:
-            raise click.UsageError("give --labels-from or --pairs, not both")
-        if pairs:
-            truth = read_pairs(pairs)
-        elif labels_from:
-            source = corpus or model.manifest.get("corpus", {}).get("path")
-            if not source:
-                raise click.ClickException("the version does not record its corpus; "
-                                           "give --corpus")
-            truth = read_label_groups(source, labels_from)
-    except GroundTruthError as exc:
-        raise click.ClickException(str(exc)) from None
+    truth = _ground_truth(opts, model, labels_from, pairs, corpus)
     try:
         report = evaluate_model(
-            model, k=k or int(opts.get("k", 5)), policy=policy or opts.get("policy", "default"),
+            model, k=OPTIONS["k"].resolve(k, opts), policy=OPTIONS["policy"].resolve(policy, opts),
             config_data=config, truth=truth,
-            min_group_size=min_group_size or int(opts.get("min_group_size", 2)),
-            against=other, echo=echo_err)
+            min_group_size=OPTIONS["min_group_size"].resolve(min_group_size, opts),
+            # Plain lines on stderr; a terminal progress bar plugs in here.
+            against=other, echo=echo_err, progress=echo_progress(echo_err))
     except EvaluationError as exc:
         raise click.ClickException(str(exc)) from None
+    _warn_unknown(report)
     if not no_save:
         try:
             path = save_report(store, report)
         except ModelStoreError as exc:
             raise click.ClickException(str(exc)) from None
         echo_err(f"report stored: {path}")
-    if fmt == "json":
-        click.echo(to_json(report))
-    elif fmt == "html":
-        click.echo(render_html(report))
-    else:
-        click.echo(format_table(report))
+    _print(report, fmt)
 
 
 @click.command("retrain")
-@click.option("--corpus", envvar="RECOMMENDER_CORPUS", required=True,
-              type=click.Path(dir_okay=False), help="Articles as JSON Lines (.jsonl) or CSV.")
+@option("corpus", required=True)
+# Corpus reader options go here, as on `train`.
 @models_option
 @config_option
-@labels_option
-@pairs_option
-@k_option
-@policy_option
-@group_option
-@click.option("--keep", envvar="RECOMMENDER_KEEP_VERSIONS", default=None,
-              type=click.IntRange(min=1), help="Versions kept on disk (default 5).")
-@experiments_option
-@click.option("--skip-invalid", envvar="RECOMMENDER_SKIP_INVALID", is_flag=True,
-              help="Skip bad corpus lines (each is reported) instead of failing.")
-@click.option("--dry-run", envvar="RECOMMENDER_DRY_RUN", is_flag=True,
-              help="Train in a temporary directory and report what would happen; the "
-                   "models directory is not touched.")
+@option("labels_from")
+@option("pairs")
+@option("k")
+@option("policy")
+@option("min_group_size")
+@RETRAIN_KEEP()
+@option("experiments_path")
+@option("skip_invalid", help="Skip bad corpus lines (each is reported) instead of failing.")
+@option("dry_run")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the result (gates, stages, reports) as JSON before the summary.")
 @click.pass_context
@@ -163,9 +171,13 @@ def retrain_cmd(ctx: click.Context, corpus: str, models_dir: str, config_path: s
     """
     config = load_config(config_path)
     try:
+        opts = retrain_options(config, config_path or "config")
         result = retrain(corpus, models_dir, config, config_name=config_path,
-                         labels_from=labels_from, pairs=pairs, k=k, policy=policy,
-                         min_group_size=min_group_size, keep=keep,
+                         labels_from=labels_from, pairs=pairs,
+                         k=OPTIONS["k"].resolve(k, opts),
+                         policy=OPTIONS["policy"].resolve(policy, opts),
+                         min_group_size=OPTIONS["min_group_size"].resolve(min_group_size, opts),
+                         keep=RETRAIN_KEEP.resolve(keep, opts),
                          experiments_path=experiments_path, skip_invalid=skip_invalid,
                          dry_run=dry_run, echo=echo_err)
     except RetrainError as exc:

@@ -15,6 +15,9 @@ from recommender.evaluate.report import (
     to_json,
 )
 from recommender.evaluate.runner import (
+    DEFAULT_K,
+    DEFAULT_MIN_GROUP_SIZE,
+    DEFAULT_POLICY,
     EvaluationError,
     ServedLists,
     evaluate_model,
@@ -23,6 +26,9 @@ from recommender.evaluate.runner import (
 )
 
 __all__ = [
+    "DEFAULT_K",
+    "DEFAULT_MIN_GROUP_SIZE",
+    "DEFAULT_POLICY",
     "EvaluationError",
     "GroundTruth",
     "GroundTruthError",

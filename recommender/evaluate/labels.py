@@ -37,6 +37,21 @@ class GroundTruth:
     def kind(self) -> str:
         return "pairs" if self.pairs is not None else "groups"
 
+    def unknown_ids(self, ids: Sequence[str]) -> list[str]:
+        """Ids the ground truth names that the model does not hold, in file order: a typo,
+        another site's export, or lines training skipped. They cannot count."""
+        known = set(ids)
+        named = self.pairs if self.pairs is not None else self.groups
+        return [a for a in named if a not in known]
+
+    def ignored_pairs(self, ids: Sequence[str]) -> int:
+        """Pairs left out because one of their ids is unknown (0 for label groups)."""
+        if self.pairs is None:
+            return 0
+        known = set(ids)
+        return sum(1 for a, partners in self.pairs.items() for b in partners
+                   if a < b and (a not in known or b not in known))
+
     def for_rows(self, ids: Sequence[str], candidate_mask: np.ndarray,
                  min_group_size: int = 2) -> Relevance:
         if self.pairs is not None:

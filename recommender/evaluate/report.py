@@ -29,6 +29,15 @@ def _fmt(value: Any, digits: int = 4) -> str:
     return str(value)
 
 
+def _ids(count: int, sample: list[str], shown: int = 10) -> str:
+    """``3 (a1, a7, b2)``: a count and its first ids, ``...`` when some are left out."""
+    if not count:
+        return "0"
+    ids = sample[:shown]
+    more = ", ..." if count > len(ids) else ""
+    return f"{count} ({', '.join(ids)}{more})"
+
+
 def summary_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
     k = report["k"]
     labels = report.get("labels") or {}
@@ -46,9 +55,15 @@ def summary_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
             (f"label precision@{k}", _fmt(labels["precision_at_k"])),
             (f"nDCG@{k}", _fmt(labels["ndcg_at_k"])),
         ]
+        if labels.get("unknown_ids"):
+            rows.append(("ground-truth ids not in the model",
+                         _ids(labels["unknown_ids"], labels.get("unknown_ids_sample", []))))
+        if labels.get("ignored_pairs"):
+            rows.append(("pairs left out (unknown id)", str(labels["ignored_pairs"])))
     rows += [
         ("catalogue coverage", _fmt(report["coverage"])),
-        ("articles never shown", str(report["never_shown"])),
+        ("articles never shown", _ids(report["never_shown"],
+                                      report.get("never_shown_sample", []))),
         ("exposure Gini", _fmt(report["gini"])),
         ("max lists one article is in", f"{report['max_exposure']} "
                                         f"({report.get('max_exposure_article')})"),

@@ -21,6 +21,12 @@ from recommender.corpus import parse_datetime
 from recommender.evaluate import metrics
 from recommender.evaluate.labels import GroundTruth
 
+# Defaults of `recommender evaluate` / `retrain` (and of evaluate_model), declared once; the
+# CLI shows them in --help and the config file's [retrain] table can override them.
+DEFAULT_K = 5
+DEFAULT_POLICY = "default"
+DEFAULT_MIN_GROUP_SIZE = 2
+
 
 class EvaluationError(ValueError):
     """Evaluation cannot run as asked; the message says why."""
@@ -92,7 +98,7 @@ def served_lists(model: Model, policy_name: str, k: int,
         scores.append(np.array([it.score for it in result.items], dtype=np.float64))
         similar.append(np.array([it.source == "similar" for it in result.items], dtype=bool))
         fallback[n] = result.used_fallback
-        if progress and (n + 1) % 1000 == 0:
+        if progress:
             progress(n + 1, len(sources))
     return ServedLists(policy=policy_name, policy_version=policy.version, k=k,
                        now=now.astimezone(UTC).isoformat().replace("+00:00", "Z"),
@@ -100,9 +106,24 @@ def served_lists(model: Model, policy_name: str, k: int,
                        fallback=fallback)
 
 
+UNKNOWN_SAMPLE = 20  # unknown ground-truth ids kept in the report, like never_shown_sample
+
+Progress = Callable[[str, int, int], None]
+"""``progress(stage, done, total)``: called after every list a stage ranks."""
+
+
+def echo_progress(echo: Callable[[str], None], every: int = 1000) -> Progress:
+    """A Progress writing a plain line every ``every`` lists and at the end of a stage."""
+    def report(stage: str, done: int, total: int) -> None:
+        if done % every == 0 or done == total:
+            echo(f"{stage}: {done}/{total} lists")
+    return report
+
+
 def _label_metrics(model: Model, lists: ServedLists, truth: GroundTruth,
                    min_group_size: int) -> dict[str, Any]:
     ids = [a["id"] for a in model.articles]
+    unknown = truth.unknown_ids(ids)
     rel = truth.for_rows(ids, np.asarray(model.published_mask, dtype=bool), min_group_size)
     k = lists.k
     precision, ndcg = [], []
@@ -119,27 +140,36 @@ def _label_metrics(model: Model, lists: ServedLists, truth: GroundTruth,
         "evaluated_lists": len(precision),
         "precision_at_k": round(float(np.mean(precision)), 6) if precision else None,
         "ndcg_at_k": round(float(np.mean(ndcg)), 6) if ndcg else None,
+        "unknown_ids": len(unknown),
+        "unknown_ids_sample": unknown[:UNKNOWN_SAMPLE],
+        "ignored_pairs": truth.ignored_pairs(ids),
     }
 
 
 def evaluate_model(
     model: Model,
     *,
-    k: int = 5,
-    policy: str = "default",
+    k: int = DEFAULT_K,
+    policy: str = DEFAULT_POLICY,
     config_data: Mapping[str, Any] | None = None,
     truth: GroundTruth | None = None,
-    min_group_size: int = 2,
+    min_group_size: int = DEFAULT_MIN_GROUP_SIZE,
     against: Model | None = None,
     now: datetime | None = None,
     echo: Callable[[str], None] = lambda _m: None,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Every metric of one model version under one policy, as a JSON-ready dict."""
+    """Every metric of one model version under one policy, as a JSON-ready dict.
+
+    ``progress`` follows the ranking (stages ``ranking`` and, with ``against``, ``overlap``);
+    without it, ``echo`` gets a plain line every 1000 lists.
+    """
     if k < 1:
         raise EvaluationError("k must be at least 1")
     started = time.monotonic()
+    step: Progress = progress or echo_progress(echo)
     lists = served_lists(model, policy, k, config_data, now=now,
-                         progress=lambda d, t: echo(f"ranking: {d}/{t} lists"))
+                         progress=lambda d, t: step("ranking", d, t))
     catalogue = np.flatnonzero(np.asarray(model.published_mask, dtype=bool))
     counts_all = metrics.exposure_counts(lists.rows, len(model.articles))
     counts = counts_all[catalogue]
@@ -180,19 +210,22 @@ def evaluate_model(
     if against is not None:
         echo(f"ranking {against.version} for overlap")
         report["against"] = compare_lists(model, lists, against, policy, config_data,
-                                          now=now or evaluation_now(model))
+                                          now=now or evaluation_now(model),
+                                          progress=lambda d, t: step("overlap", d, t))
     report["seconds"] = round(time.monotonic() - started, 2)
     return report
 
 
 def compare_lists(model: Model, lists: ServedLists, other: Model, policy: str,
-                  config_data: Mapping[str, Any] | None, *, now: datetime) -> dict[str, Any]:
+                  config_data: Mapping[str, Any] | None, *, now: datetime,
+                  progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     """overlap@k between this model's lists and another version's, by article id.
 
     Only articles both versions know are compared; rows differ between versions, so
     lists are compared as ids. Both run at the same ``now``.
     """
-    theirs = served_lists(other, policy, lists.k, config_data, now=now).by_source()
+    theirs = served_lists(other, policy, lists.k, config_data, now=now,
+                          progress=progress).by_source()
     their_ids = [a["id"] for a in other.articles]
     my_ids = [a["id"] for a in model.articles]
     overlaps = []
