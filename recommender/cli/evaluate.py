@@ -4,6 +4,7 @@ file supplies defaults for both commands (declared with their options in ``cli.c
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import asdict, replace
 from typing import Any
 
@@ -21,6 +22,8 @@ from recommender.cli.common import (
     models_option,
     option,
 )
+from recommender.common.progress import Progress as StepProgress
+from recommender.common.progress import is_terminal, make_progress
 from recommender.evaluate import (
     EvaluationError,
     GroundTruth,
@@ -33,7 +36,7 @@ from recommender.evaluate import (
     save_report,
     to_json,
 )
-from recommender.evaluate.runner import echo_progress
+from recommender.evaluate.runner import Progress, echo_progress
 
 # `train --keep` defaults to KEEP_VERSIONS; `retrain --keep` lets [retrain] keep decide first.
 RETRAIN_KEEP = replace(OPTIONS["keep"], fallback="[retrain] keep")
@@ -128,8 +131,7 @@ def evaluate_cmd(version: str | None, models_dir: str, config_path: str | None,
             model, k=OPTIONS["k"].resolve(k, opts), policy=OPTIONS["policy"].resolve(policy, opts),
             config_data=config, truth=truth,
             min_group_size=OPTIONS["min_group_size"].resolve(min_group_size, opts),
-            # Plain lines on stderr; a terminal progress bar plugs in here.
-            against=other, echo=echo_err, progress=echo_progress(echo_err))
+            against=other, echo=echo_err, progress=_progress())
     except EvaluationError as exc:
         raise click.ClickException(str(exc)) from None
     _warn_unknown(report)
@@ -140,6 +142,20 @@ def evaluate_cmd(version: str | None, models_dir: str, config_path: str | None,
             raise click.ClickException(str(exc)) from None
         echo_err(f"report stored: {path}")
     _print(report, fmt)
+
+
+def _progress() -> Progress:
+    """A bar per stage on a terminal; plain lines on stderr for a scheduler's log."""
+    if not is_terminal(sys.stderr):
+        return echo_progress(echo_err)
+    bars: dict[str, StepProgress] = {}
+
+    def report(stage: str, done: int, total: int) -> None:
+        bar = bars.get(stage) or bars.setdefault(stage, make_progress(stage, echo_err))
+        bar(done, total)
+        if total and done >= total:
+            bars.pop(stage).close()
+    return report
 
 
 @click.command("retrain")
