@@ -21,7 +21,7 @@ from recommender.vectorize import ArticleVectorizer, VectorizerError
 DEFAULT_TOP_K = 50
 _VECTORIZER_KEYS = {
     "field_weights", "sublinear_tf", "stop_words", "ngram_range", "min_df", "max_df",
-    "max_features", "strip_accents",
+    "max_features", "strip_accents", "languages",
 }
 _INDEX_KEYS = {"top_k", "max_block_cells", "neighbourhood", "neighbourhood_weight",
                "hub_penalty"}
@@ -86,7 +86,7 @@ def _packages() -> dict[str, str]:
 def article_doc(article: Any) -> dict[str, Any]:
     """The fields the vectorizer reads, from an Article or a mapping."""
     get = article.get if isinstance(article, Mapping) else lambda k: getattr(article, k, None)
-    return {k: get(k) for k in ("title", "teaser", "body", "tags", "section")}
+    return {k: get(k) for k in ("title", "teaser", "body", "tags", "section", "language")}
 
 
 def train_corpus(

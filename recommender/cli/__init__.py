@@ -11,6 +11,7 @@ import click
 from recommender.artefact.store import ModelStore, ModelStoreError
 from recommender.build.train import TrainError, train
 from recommender.cli.common import config_option, echo_err, load_config, models_option
+from recommender.cli.corpus_options import corpus_source_options
 from recommender.corpus import CorpusError
 
 CONTEXT = {"auto_envvar_prefix": "RECOMMENDER", "help_option_names": ["-h", "--help"]}
@@ -43,6 +44,7 @@ def main() -> None:
 
 
 @main.command("train")
+@corpus_source_options
 @click.option("--corpus", envvar="RECOMMENDER_CORPUS", required=True,
               type=click.Path(dir_okay=False), help="Articles as JSON Lines (.jsonl) or CSV.")
 @models_option

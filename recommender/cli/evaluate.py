@@ -13,6 +13,7 @@ from recommender.artefact.model import Model
 from recommender.artefact.store import ModelStore, ModelStoreError
 from recommender.build.retrain import RetrainError, retrain, retrain_options
 from recommender.cli.common import config_option, echo_err, load_config, models_option
+from recommender.cli.corpus_options import corpus_source_options
 from recommender.evaluate import (
     EvaluationError,
     GroundTruthError,
@@ -125,6 +126,7 @@ def evaluate_cmd(version: str | None, models_dir: str, config_path: str | None,
 
 
 @click.command("retrain")
+@corpus_source_options
 @click.option("--corpus", envvar="RECOMMENDER_CORPUS", required=True,
               type=click.Path(dir_okay=False), help="Articles as JSON Lines (.jsonl) or CSV.")
 @models_option

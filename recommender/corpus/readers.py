@@ -183,7 +183,7 @@ def _language(article: Article, raw: Any, name: str, where: Where, info: ReadInf
     return replace(article, language=found[0])
 
 
-def _mapped(raw: Any, mapping: tuple[tuple[str, str], ...]) -> Any:
+def mapped_record(raw: Any, mapping: tuple[tuple[str, str], ...]) -> Any:
     if not mapping or not isinstance(raw, dict):
         return raw
     out = dict(raw)
@@ -216,7 +216,7 @@ def read_corpus(path: str | Path | CorpusSource, *, skip_invalid: bool = False,
         try:
             if problem:
                 raise _problem(name, where, problem)
-            raw = _mapped(raw, source.mapping)
+            raw = mapped_record(raw, source.mapping)
             article = validate_record(raw, name, where)
             if article.id in seen:
                 first = seen[article.id]

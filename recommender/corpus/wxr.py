@@ -71,7 +71,8 @@ def _elements(source: CorpusSource) -> Iterator[tuple[str, Element]]:
             depth -= 1
             if depth == 2 and channel is not None:
                 yield _key(el.tag), el
-                channel.clear()  # drop the item just read: memory stays flat
+                el.clear()  # drop what the item held, and the item itself: memory stays flat
+                channel.clear()
     except EntitiesForbidden as exc:
         kind = "an external entity" if exc.sysid or exc.pubid else "an entity expansion"
         raise source.fail(f"refused: the file declares {kind} ({exc.name!r}); WordPress "
