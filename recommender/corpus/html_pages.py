@@ -82,14 +82,31 @@ def strip_related(root: Any) -> None:
         if block is not None:
             _drop(block)
             continue
-        # The heading sits in the story itself: drop it and what follows up to the next
-        # heading (the block's list of links or teasers).
+        # The heading sits in the story itself: drop it and the list of links or teasers
+        # that follows, stopping at the story's next paragraph of prose.
         start = heading if heading.tag.startswith("h") else heading.getparent()
         for sibling in list(start.itersiblings()):
-            if sibling.tag in {"h1", "h2", "h3"}:
+            if not (sibling.tag in {"ul", "ol", "div", "section"} or _link_heavy(sibling)):
                 break
             _drop(sibling)
         _drop(start)
+
+
+def strip_boilerplate(root: Any) -> None:
+    """Navigation, footers, forms and sidebars: trafilatura keeps them when a page has no
+    story, so an empty page would train on its menu."""
+    for el in list(root.iter("nav", "footer", "form", "aside")):
+        if el.getparent() is not None:
+            _drop(el)
+    for el in root.xpath('//*[@role="navigation" or @role="contentinfo"]'):
+        if el.getparent() is not None:
+            _drop(el)
+
+
+def _link_heavy(el: Any) -> bool:
+    text = el.text_content().strip()
+    linked = sum(len(a.text_content().strip()) for a in el.iter("a"))
+    return bool(text) and linked >= 0.5 * len(text)
 
 
 def _meta(root: Any, *names: str) -> str | None:
@@ -161,6 +178,7 @@ def page_record(html: str, page_id: str) -> dict[str, Any] | Problem:
     if lang:
         record["language"] = lang
     strip_related(root)
+    strip_boilerplate(root)
     body = trafilatura.extract(root, include_comments=False, include_tables=True,
                                favor_precision=True) or ""
     record["body"] = body.replace(title, "", 1).strip() if body.startswith(title) else body
