@@ -100,9 +100,8 @@ def test_rows_stream_through_a_server_side_cursor(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_failing_query_is_a_clear_error(kind, tmp_path):
-    with database(kind, tmp_path) as (url, table):
-        with pytest.raises(CorpusError) as err:
-            read_corpus(CorpusSource(url, query=f"SELECT nope FROM {table}"))
+    with database(kind, tmp_path) as (url, table), pytest.raises(CorpusError) as err:
+        read_corpus(CorpusSource(url, query=f"SELECT nope FROM {table}"))
     message = str(err.value)
     assert message.startswith(url.split("://")[0]) and "the query failed:" in message
     assert "nope" in message and "\n" not in message
