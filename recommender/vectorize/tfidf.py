@@ -178,7 +178,7 @@ class ArticleVectorizer:
             ) from None
         self.vocabulary_: list[str] = tfidf.get_feature_names_out().tolist()
         self.idf_: np.ndarray = tfidf.idf_.astype(np.float32)
-        self.resolved_df_ = {"min_df": min_df, "max_df": max_df}
+        self.resolved_df_: dict[str, Any] | None = {"min_df": min_df, "max_df": max_df}
         self.languages_ = sorted({self._language_of(d) for d in docs})
         self._tfidf_ = tfidf
         return sp.csr_matrix(matrix, dtype=np.float32)
