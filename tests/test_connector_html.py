@@ -122,6 +122,7 @@ def test_emphasis_inside_a_sentence_is_not_a_heading():
 def test_empty_page_and_bad_encoding_are_reported(tmp_path):
     (tmp_path / "empty.html").write_text("<html><head><title>Nothing</title></head>"
                                          "<body><nav>Home</nav></body></html>", encoding="utf-8")
+    (tmp_path / "blank.html").write_text("  \n", encoding="utf-8")
     (tmp_path / "latin.html").write_bytes("<html><body><h1>Café</h1></body></html>"
                                           .encode("latin-1"))
     (tmp_path / "good.html").write_text((PAGES / "tram-line-extension.html").read_text(
@@ -129,11 +130,12 @@ def test_empty_page_and_bad_encoding_are_reported(tmp_path):
     corpus = read_corpus(tmp_path, skip_invalid=True)
     assert [a.id for a in corpus.articles] == ["good"]
     assert [str(e) for e in corpus.errors] == [
+        f"{tmp_path}:blank.html: not an HTML page: Document is empty",
         f"{tmp_path}:empty.html: field 'body': empty: no article text found on the page",
         f"{tmp_path}:latin.html: not valid UTF-8 and no usable <meta charset>; "
         "save the page as UTF-8",
     ]
-    with pytest.raises(CorpusError, match="empty.html: field 'body'"):
+    with pytest.raises(CorpusError, match="blank.html: not an HTML page"):
         read_corpus(tmp_path)
 
 

@@ -157,9 +157,11 @@ def page_record(html: str, page_id: str) -> dict[str, Any] | Problem:
     import lxml.html
     import trafilatura
 
+    from lxml.etree import ParserError
+
     try:
         root = lxml.html.document_fromstring(html)
-    except Exception as exc:  # lxml raises ParserError or ValueError on empty/odd input
+    except (ParserError, ValueError) as exc:  # an empty file, or bytes lxml cannot take
         return Problem(None, f"not an HTML page: {exc}")
     title = _title(root)
     lang = root.get("lang") or _meta(root, "og:locale", "language", "content-language")
@@ -198,11 +200,10 @@ def page_id(path: Path, root: Path) -> str:
 
 
 def _decode(data: bytes) -> str | None:
-    for encoding in ("utf-8-sig",):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            pass
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
     # The page may name its own charset (older sites save windows-1252 or iso-8859-1).
     match = re.search(rb'<meta[^>]+charset=["\']?([\w-]+)', data[:2048], re.IGNORECASE)
     if match:
