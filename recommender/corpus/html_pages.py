@@ -156,7 +156,6 @@ def page_record(html: str, page_id: str) -> dict[str, Any] | Problem:
     """One page's fields, or a Problem naming what is missing."""
     import lxml.html
     import trafilatura
-
     from lxml.etree import ParserError
 
     try:
