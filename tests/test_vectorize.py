@@ -113,3 +113,15 @@ def test_unseen_text_in_a_multilingual_model_gets_its_language_detected():
                               "reforma de las pensiones en el Congreso de los Diputados"}])
     sims = (X @ query.T).toarray().ravel()
     assert sims[0] > 0 and sims[1] == 0
+
+
+@pytest.mark.parametrize("lang", ["es", "fr", "de", "pt", "it", "nl"])
+def test_stop_words_for_the_main_languages(lang):
+    from recommender.vectorize.languages import builtin_stop_words
+
+    words = builtin_stop_words(lang)
+    assert len(words) > 50
+    vec = ArticleVectorizer(min_df=1, max_df=1.0, ngram_range=(1, 1))
+    vec.fit_transform([{"title": " ".join(words[:20]) + " zanahoria", "body": "",
+                        "language": lang}])
+    assert vec.vocabulary_ == [f"{lang}:zanahoria"]

@@ -82,8 +82,10 @@ def _stop_words(language: str, value: Any, fold: Callable[[str], str]) -> str | 
     if value == "english" or (value == "builtin" and language == DEFAULT_LANGUAGE):
         return "english"  # scikit-learn's list, as the English default always used
     words = builtin_stop_words(language) if value == "builtin" else tuple(value)
-    # Stop words are compared after folding, so they are folded the same way.
-    return sorted({fold(w.lower()) for w in words}) or None
+    # Stop words are compared with tokens after folding, so they are folded and tokenised
+    # the same way: Italian "ch'" or "ogn'" also stop the tokens "ch" and "ogn".
+    folded = {fold(w.lower()) for w in words}
+    return sorted(folded | {t for w in folded for t in _WORD.findall(w)}) or None
 
 
 def _char_analyzer(ngram_range: tuple[int, int], fold: Callable[[str], str]) -> TextAnalyzer:
