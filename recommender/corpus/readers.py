@@ -131,7 +131,7 @@ def _reader(source: CorpusSource) -> tuple[str, Reader]:
         known = ", ".join(sorted(READERS))
         raise source.fail(f"unknown corpus format {name!r} (known: {known})")
     if source.query and name not in URL_FORMAT:
-        raise source.fail(f"--query applies to a database URL, not to a {name} corpus")
+        raise source.fail(f"--query applies to a database URL, not to this {name!r} corpus")
     return name, reader
 
 
