@@ -2,7 +2,8 @@
 
 One decorator for every command that reads a corpus (train, retrain, evaluate, upsert). It
 turns the command's ``corpus`` value into a ``CorpusSource`` that ``read_corpus`` takes as
-is, and widens ``--corpus`` to folders and database URLs.
+is, and widens ``--corpus`` to folders and database URLs. Place it right under the
+``@command`` line, above the command's own ``--corpus`` option.
 """
 
 from __future__ import annotations
