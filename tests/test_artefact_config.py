@@ -28,7 +28,7 @@ def _config(tmp_path: Path, text: str) -> Path:
      "[retrain])"),
     ("[vectorizer]\nmin_dff = 2\n", "[vectorizer] has unknown key 'min_dff' (known: "
      "field_weights, sublinear_tf, stop_words, ngram_range, min_df, max_df, max_features, "
-     "strip_accents)"),
+     "strip_accents, languages)"),
     ("[vectorizer]\nngram_range = 2\n", "[vectorizer] ngram_range: must be [min, max], two "
      "integers"),
     ("[vectorizer]\nfield_weights = { titel = 2 }\n",

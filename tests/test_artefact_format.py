@@ -115,7 +115,9 @@ def test_manifest_records_the_source_and_the_resolved_corpus_path(tmp_path: Path
     result = train("c.jsonl", "models", source={"reader": "jsonl", "query": None})
     corpus = json.loads((result.path / fmt.MANIFEST).read_text())["corpus"]
     assert corpus["path"] == str(tmp_path / "c.jsonl")
-    assert corpus["source"] == {"reader": "jsonl", "query": None}
+    # The caller's details beside what the reader saw.
+    assert corpus["source"]["reader"] == "jsonl" and corpus["source"]["query"] is None
+    assert corpus["source"]["format"] == "jsonl" and corpus["source"]["records"] == 10
 
 
 def test_evaluate_labels_from_works_from_another_directory(tmp_path: Path, runner,

@@ -56,8 +56,9 @@ def test_label_errors_name_file_and_line(tmp_path):
         read_label_groups(bad, "story")
     with pytest.raises(GroundTruthError, match="not found"):
         read_label_groups(tmp_path / "missing.jsonl", "topic")
-    with pytest.raises(GroundTruthError, match="JSON Lines"):
-        read_label_groups(tmp_path / "c.csv", "topic")
+    csv = tmp_path / "c.csv"  # every corpus format is read through the registry
+    csv.write_text("id,title,body,labels.topic\na,t,b,x\nb,t,b,\n", encoding="utf-8")
+    assert read_label_groups(csv, "topic").groups == {"a": ("x",)}
 
 
 def test_pairs_are_symmetric(tmp_path):

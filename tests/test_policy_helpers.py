@@ -29,7 +29,9 @@ def art(article_id: str, text: str, *, section: str = "news", date: str | None =
 def make_model(records: list[dict[str, Any]], *, top_k: int = 30) -> Model:
     articles = [validate_record(r, "test", i + 1) for i, r in enumerate(records)]
     vec = ArticleVectorizer(min_df=1, max_df=1.0, ngram_range=(1, 1))
-    matrix = vec.fit_transform(article_doc(a) for a in articles)
+    # One analysis for all: these tests mark English text as other languages to exercise
+    # the policy's language filter (training would keep such articles apart by itself).
+    matrix = vec.fit_transform(article_doc(a) | {"language": "en"} for a in articles)
     published = np.array([a.status == "published" for a in articles], dtype=bool)
     neighbors, scores = build_candidates(matrix, top_k, candidates_mask=published)
     return Model(version="test", manifest={}, articles=[a.to_json() for a in articles],

@@ -24,7 +24,7 @@ KNOWN_TABLES = {
     "retrain": "evaluate and retrain defaults, [retrain.gates]",
 }
 VECTORIZER_KEYS = ("field_weights", "sublinear_tf", "stop_words", "ngram_range", "min_df",
-                   "max_df", "max_features", "strip_accents")
+                   "max_df", "max_features", "strip_accents", "languages")
 INDEX_KEYS = ("top_k", "max_block_cells", "neighbourhood", "neighbourhood_weight",
               "hub_penalty")
 RETRAIN_KEYS = ("labels_from", "pairs", "k", "policy", "min_group_size", "keep", "gates")

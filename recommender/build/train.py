@@ -69,7 +69,7 @@ def plural(count: int, word: str) -> str:
 def article_doc(article: Any) -> dict[str, Any]:
     """The fields the vectorizer reads, from an Article or a mapping."""
     get = article.get if isinstance(article, Mapping) else lambda k: getattr(article, k, None)
-    return {k: get(k) for k in ("title", "teaser", "body", "tags", "section")}
+    return {k: get(k) for k in ("title", "teaser", "body", "tags", "section", "language")}
 
 
 def _packages() -> dict[str, str]:
@@ -134,8 +134,10 @@ def manifest_for(corpus: Corpus, vectorizer: ArticleVectorizer, params: Mapping[
         "path": str(path.resolve()) if path.exists() else corpus.path,
         "sha256": corpus.sha256, "articles": len(corpus.articles),
         "skipped": len(corpus.errors)}
-    if source:
-        info["source"] = dict(source)
+    # What the reader saw (format, counts, languages), and what the caller adds to it.
+    read = {**corpus.info, **(source or {})}
+    if read:
+        info["source"] = read
     return {
         "created_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
         "packages": _packages(),

@@ -22,6 +22,7 @@ from recommender.cli.common import (
     models_option,
     option,
 )
+from recommender.cli.corpus_options import corpus_source_options
 from recommender.common.progress import Progress as StepProgress
 from recommender.common.progress import is_terminal, make_progress
 from recommender.evaluate import (
@@ -159,6 +160,7 @@ def _progress() -> Progress:
 
 
 @click.command("retrain")
+@corpus_source_options
 @option("corpus", required=True)
 # Corpus reader options go here, as on `train`.
 @models_option

@@ -7,13 +7,13 @@ import click
 from recommender.artefact.store import ModelStoreError
 from recommender.build.train import TrainError, train
 from recommender.cli.common import config_option, echo_err, load_config, models_option, option
+from recommender.cli.corpus_options import corpus_source_options
 from recommender.corpus import CorpusError
 
 
 @click.command("train")
+@corpus_source_options
 @option("corpus", required=True)
-# Corpus reader options (which reader, what to select, how fields map) go here, beside
-# --corpus, and on `retrain` likewise.
 @models_option
 @config_option
 @option("skip_invalid")

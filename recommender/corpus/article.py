@@ -12,9 +12,13 @@ _OPTIONAL_STR = ("url", "teaser", "image", "section", "author", "language")
 
 
 class CorpusError(ValueError):
-    """A corpus line that cannot be used; ``str()`` names file, line and field."""
+    """A corpus record that cannot be used; ``str()`` names the source, where and the field.
 
-    def __init__(self, path: str, line: int | None, field_name: str | None, message: str):
+    ``line`` is a line number, an item index ("item 3") or a file name inside a folder.
+    """
+
+    def __init__(self, path: str, line: int | str | None, field_name: str | None,
+                 message: str):
         self.path, self.line, self.field, self.message = path, line, field_name, message
         where = path if line is None else f"{path}:{line}"
         what = f"field {field_name!r}: " if field_name else ""
@@ -43,15 +47,7 @@ class Article:
         return data
 
 
-@dataclass
-class Corpus:
-    articles: list[Article]
-    errors: list[CorpusError]
-    sha256: str
-    path: str
-
-
-def validate_record(raw: Any, path: str, line: int) -> Article:
+def validate_record(raw: Any, path: str, line: int | str) -> Article:
     """Turn one parsed record into an Article, or raise CorpusError naming the field."""
     if not isinstance(raw, dict):
         raise CorpusError(path, line, None, "expected a JSON object")

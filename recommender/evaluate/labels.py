@@ -11,14 +11,16 @@ tab or spaces; ``#`` starts a comment. Pairs are symmetric.
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+
+from recommender.corpus import CorpusError, CorpusSource, iter_records, mapped_record
 
 
 class GroundTruthError(ValueError):
@@ -138,33 +140,38 @@ def _as_groups(value: object, where: str, field_name: str) -> tuple[str, ...]:
                            f"strings or null, got {type(value).__name__}")
 
 
-def read_label_groups(corpus_path: str | Path, field_name: str) -> GroundTruth:
-    """Read ``labels.FIELD`` from every line of a JSON Lines corpus."""
-    path = Path(corpus_path)
-    if path.suffix.lower() == ".csv":
-        raise GroundTruthError(f"{path}: labels are read from JSON Lines corpora only; "
-                               "give a pairs file instead")
+def _labels_of(raw: dict[str, Any], field_name: str) -> object:
+    """``labels.FIELD``; a ``labels.FIELD`` column (CSV, SQL); else the record's own section
+    or tags (a WordPress export has no answers of its own, only the site's categories)."""
+    labels = raw.get("labels")
+    if labels is not None:
+        if not isinstance(labels, dict):
+            raise ValueError("labels must be an object")
+        return labels.get(field_name)
+    if f"labels.{field_name}" in raw:
+        return raw[f"labels.{field_name}"]
+    return raw.get(field_name) if field_name in ("section", "tags") else None
+
+
+def read_label_groups(corpus_path: str | Path | CorpusSource, field_name: str) -> GroundTruth:
+    """Read ``labels.FIELD`` from every record of a corpus, in any format the readers know."""
+    source = CorpusSource.of(corpus_path)
+    path = source.display
     groups: dict[str, tuple[str, ...]] = {}
     try:
-        with path.open(encoding="utf-8") as fh:
-            for line_no, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                where = f"{path}:{line_no}"
-                try:
-                    raw = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise GroundTruthError(f"{where}: not valid JSON: {exc.msg}") from None
-                if not isinstance(raw, dict) or raw.get("id") in (None, ""):
-                    continue  # the corpus reader reports these; no article, no label
-                labels = raw.get("labels")
-                if labels is None:
-                    continue
-                if not isinstance(labels, dict):
-                    raise GroundTruthError(f"{where}: labels must be an object")
-                found = _as_groups(labels.get(field_name), where, field_name)
-                if found:
-                    groups[str(raw["id"]).strip()] = found
+        for where, raw, problem in iter_records(source):
+            raw = mapped_record(raw, source.mapping)
+            if problem or not isinstance(raw, dict) or raw.get("id") in (None, ""):
+                continue  # the corpus reader reports these; no article, no label
+            try:
+                value = _labels_of(raw, field_name)
+            except ValueError as exc:
+                raise GroundTruthError(f"{path}:{where}: {exc}") from None
+            found = _as_groups(value, f"{path}:{where}", field_name)
+            if found:
+                groups[str(raw["id"]).strip()] = found
+    except CorpusError as exc:
+        raise GroundTruthError(f"{exc} (needed for labels)") from None
     except FileNotFoundError:
         raise GroundTruthError(f"{path}: corpus file not found (needed for labels)") from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -9,9 +9,16 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from recommender.corpus.language import detect_language, normalise_language
 from recommender.vectorize.document import (
+    TEXT_FIELDS,
     build_document_analyzer,
     build_text_analyzer,
+)
+from recommender.vectorize.languages import (
+    DEFAULT_LANGUAGE,
+    build_language_analyzer,
+    validate_profile,
 )
 
 # Tuned on two real news corpora (benchmarks/quality.py, README "Evaluation and retraining"):
@@ -65,6 +72,7 @@ class ArticleVectorizer:
         max_df: int | float | str = "auto",
         max_features: int | None = None,
         strip_accents: str | None = "unicode",
+        languages: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         self.field_weights = field_weights
         self.sublinear_tf = sublinear_tf
@@ -74,6 +82,10 @@ class ArticleVectorizer:
         self.max_df = max_df
         self.max_features = max_features
         self.strip_accents = strip_accents
+        # Per-language analysis overrides ([vectorizer.languages.es] ...); languages not
+        # named get built-in stop words, the accent folding above, and character bigrams
+        # for Chinese, Japanese and Thai.
+        self.languages = languages
 
     # -- parameters ---------------------------------------------------------------------
     def get_params(self) -> dict[str, Any]:
@@ -86,6 +98,7 @@ class ArticleVectorizer:
             "max_df": self.max_df,
             "max_features": self.max_features,
             "strip_accents": self.strip_accents,
+            "languages": {k: dict(v) for k, v in (self.languages or {}).items()} or None,
         }
 
     def validate(self) -> None:
@@ -108,14 +121,45 @@ class ArticleVectorizer:
             raise VectorizerError("ngram_range: must be [min, max] with 1 <= min <= max <= 3")
         if self.stop_words not in (None, "english") and not isinstance(self.stop_words, list):
             raise VectorizerError("stop_words: must be \"english\", a list of words, or empty")
+        if self.languages is not None and not isinstance(self.languages, Mapping):
+            raise VectorizerError("languages: must be a table of language tables")
+        for language, profile in (self.languages or {}).items():
+            try:
+                validate_profile(language, profile)
+            except ValueError as exc:
+                raise VectorizerError(str(exc)) from None
 
-    def _analyzer(self):
-        text = build_text_analyzer(
-            stop_words=self.stop_words or None,
-            ngram_range=tuple(self.ngram_range),
-            strip_accents=self.strip_accents,
-        )
-        return build_document_analyzer(self.field_weights or DEFAULT_FIELD_WEIGHTS, text)
+    def _analyzer(self) -> Any:
+        profiles = self.languages or {}
+        text = (build_text_analyzer(stop_words=self.stop_words or None,
+                                    ngram_range=tuple(self.ngram_range),  # type: ignore[arg-type]
+                                    strip_accents=self.strip_accents)
+                if DEFAULT_LANGUAGE not in profiles else None)
+        defaults = {"stop_words": self.stop_words, "ngram_range": tuple(self.ngram_range),
+                    "strip_accents": self.strip_accents}
+        cache: dict[str, Any] = {}
+
+        def analyzer_for(language: str) -> Any:
+            if language not in cache:
+                cache[language] = build_language_analyzer(
+                    language, profiles.get(language, {}), defaults)
+            return cache[language]
+
+        return build_document_analyzer(self.field_weights or DEFAULT_FIELD_WEIGHTS,
+                                       text or analyzer_for(DEFAULT_LANGUAGE), analyzer_for,
+                                       self._language_of)
+
+    def _language_of(self, doc: Mapping[str, Any]) -> str:
+        value = doc.get("language")
+        if isinstance(value, str) and value.strip():
+            return normalise_language(value) or DEFAULT_LANGUAGE
+        fitted = getattr(self, "languages_", None)
+        if fitted and set(fitted) != {DEFAULT_LANGUAGE}:
+            # Text from outside the model (POST /related) in a multilingual model: guess.
+            found = detect_language(" ".join(str(doc.get(k) or "") for k in TEXT_FIELDS))
+            if found and found[0] in fitted:
+                return found[0]
+        return DEFAULT_LANGUAGE
 
     def _tfidf(self, min_df: Any, max_df: Any, vocabulary: Mapping[str, int] | None = None):
         return TfidfVectorizer(
@@ -136,6 +180,7 @@ class ArticleVectorizer:
         docs = list(docs)
         if not docs:
             raise VectorizerError("cannot fit on an empty corpus")
+        self.languages_: list[str] | None = None  # no guessing while fitting
         min_df, max_df = resolve_df(len(docs), self.min_df, self.max_df)
         tfidf = self._tfidf(min_df, max_df)
         try:
@@ -149,7 +194,8 @@ class ArticleVectorizer:
             ) from None
         self.vocabulary_: list[str] = tfidf.get_feature_names_out().tolist()
         self.idf_: np.ndarray = tfidf.idf_.astype(np.float32)
-        self.resolved_df_ = {"min_df": min_df, "max_df": max_df}
+        self.resolved_df_: dict[str, Any] | None = {"min_df": min_df, "max_df": max_df}
+        self.languages_ = sorted({self._language_of(d) for d in docs})
         self._tfidf_ = tfidf
         return sp.csr_matrix(matrix, dtype=np.float32)
 
@@ -168,7 +214,8 @@ class ArticleVectorizer:
         cls, params: Mapping[str, Any], vocabulary: list[str], idf: np.ndarray
     ) -> ArticleVectorizer:
         """Rebuild a fitted vectorizer from its parameters, vocabulary and idf."""
-        vec = cls(**{k: v for k, v in params.items() if k != "resolved_df"})
+        vec = cls(**{k: v for k, v in params.items()
+                     if k not in ("resolved_df", "fitted_languages")})
         vec._validate()
         if len(vocabulary) != len(idf):
             raise VectorizerError("vocabulary and idf lengths differ")
@@ -177,10 +224,12 @@ class ArticleVectorizer:
         vec.vocabulary_ = list(vocabulary)
         vec.idf_ = np.asarray(idf, dtype=np.float32)
         vec.resolved_df_ = params.get("resolved_df")
+        vec.languages_ = params.get("fitted_languages")
         vec._tfidf_ = tfidf
         return vec
 
     def state_params(self) -> dict[str, Any]:
         params = self.get_params()
         params["resolved_df"] = getattr(self, "resolved_df_", None)
+        params["fitted_languages"] = getattr(self, "languages_", None)
         return params
