@@ -39,7 +39,7 @@ def ndcg_at_k(hits: Sequence[bool], n_relevant: int, k: int) -> float:
     return dcg / ideal
 
 
-def exposure_counts(lists: Iterable[Sequence[int]], n_items: int) -> np.ndarray:
+def exposure_counts(lists: Iterable[Sequence[int] | np.ndarray], n_items: int) -> np.ndarray:
     """How many lists each item appears in (its exposure)."""
     counts = np.zeros(n_items, dtype=np.int64)
     for items in lists:
