@@ -33,14 +33,19 @@ class Trace:
         self.on = on
         self.stages: dict[str, list[int]] = {}
 
-    def record(self, stage: str, rows: np.ndarray | Sequence[int],
-               by: np.ndarray | None = None) -> None:
-        """Record ``rows`` after ``stage``; ``by``: order them by it, highest first."""
+    def record(self, stage: str, rows: np.ndarray | Sequence[RankedItem], *,
+               mask: np.ndarray | None = None, by: np.ndarray | None = None) -> None:
+        """Record the rows after ``stage``: those under ``mask``, or ordered by ``by`` (highest
+        first). The selection is made here, so it costs nothing when explain is off."""
         if not self.on:
             return
+        if not isinstance(rows, np.ndarray):
+            self.stages[stage] = [it.row for it in rows]
+            return
+        picked: np.ndarray = rows if mask is None else rows[mask]
         if by is not None:
-            rows = np.asarray(rows)[np.argsort(-by, kind="stable")]
-        self.stages[stage] = rows.tolist() if isinstance(rows, np.ndarray) else list(rows)
+            picked = picked[np.argsort(-by, kind="stable")]
+        self.stages[stage] = picked.tolist()
 
     def annotate(self, items: list[RankedItem], source: tuple[np.ndarray, np.ndarray] | None,
                  csr: PlainCSR, vocabulary: list[str]) -> None:

@@ -66,9 +66,9 @@ class Policy:
         eligible = gate.eligible(cand.rows) & ~is_dup
         passing = eligible & gate.passes(cand.rows)
         kept = above_threshold(cfg, cand.scores, passing)
-        trace.record("eligibility", cand.rows[eligible])
-        trace.record("filters", cand.rows[passing])
-        trace.record("threshold", cand.rows[kept])
+        trace.record("eligibility", cand.rows, mask=eligible)
+        trace.record("filters", cand.rows, mask=passing)
+        trace.record("threshold", cand.rows, mask=kept)
         cand = cand.take(kept)
 
         # 4. Recency, blended with the ordering key; 6. boosts (an override) scale the result.
@@ -90,9 +90,9 @@ class Policy:
         chosen = diversify(cat, cfg, cand.rows, rel, pinned, limit - len(pins))
         similar = [RankedItem(int(cand.rows[j]), float(cand.scores[j]), "similar")
                    for j in chosen]
-        trace.record("diversity", [it.row for it in similar])
+        trace.record("diversity", similar)
         out = place_pins(similar, pins, cat, src, limit)
-        trace.record("final", [it.row for it in out])
+        trace.record("final", out)
 
         # 7. Fallback: the section's most recent articles, then the site's.
         used_fallback = cfg.fallback and len(out) < limit and fallback(

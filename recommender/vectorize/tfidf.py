@@ -99,7 +99,7 @@ class ArticleVectorizer:
     def _analyzer(self):
         text = build_text_analyzer(
             stop_words=self.stop_words or None,
-            ngram_range=(self.ngram_range[0], self.ngram_range[1]),
+            ngram_range=tuple(self.ngram_range),
             strip_accents=self.strip_accents,
         )
         return build_document_analyzer(self.field_weights or DEFAULT_FIELD_WEIGHTS, text)
@@ -133,7 +133,7 @@ class ArticleVectorizer:
             ) from None
         self.vocabulary_: list[str] = tfidf.get_feature_names_out().tolist()
         self.idf_: np.ndarray = tfidf.idf_.astype(np.float32)
-        self.resolved_df_: dict[str, int | float] | None = {"min_df": min_df, "max_df": max_df}
+        self.resolved_df_ = {"min_df": min_df, "max_df": max_df}
         self._tfidf_ = tfidf
         return sp.csr_matrix(matrix, dtype=np.float32)
 

@@ -27,19 +27,27 @@ class Quota:
         for row in rows:
             self.add(row)
 
-    def allows(self, row: int) -> bool:
-        sec = int(self.cat.section[row])
-        if self.cap and sec >= 0 and self.per_section.get(sec, 0) >= self.cap:
-            return False
-        url = self.cat.url[row]
-        return url is None or url not in self.urls
-
     def add(self, row: int) -> None:
+        """Count ``row`` as in the list (pins and earlier items, which the rules do not check)."""
         sec = int(self.cat.section[row])
         self.per_section[sec] = self.per_section.get(sec, 0) + 1
         url = self.cat.url[row]
         if url is not None:
             self.urls.add(url)
+
+    def take(self, row: int) -> bool:
+        """Add ``row`` if the rules allow it; whether they did."""
+        sec = int(self.cat.section[row])
+        count = self.per_section.get(sec, 0)
+        if self.cap and sec >= 0 and count >= self.cap:
+            return False
+        url = self.cat.url[row]
+        if url is not None:
+            if url in self.urls:
+                return False
+            self.urls.add(url)
+        self.per_section[sec] = count + 1
+        return True
 
 
 class _LazyMMR:
@@ -102,7 +110,6 @@ def diversify(cat: Catalog, cfg: PolicyConfig, rows: np.ndarray, rel: np.ndarray
     picked: list[int] = []
     while len(picked) < need and mmr.remaining:
         j = mmr.pop_best(picked)
-        if j >= 0 and quota.allows(pool_rows[j]):
+        if j >= 0 and quota.take(pool_rows[j]):
             picked.append(j)
-            quota.add(pool_rows[j])
     return picked

@@ -56,11 +56,10 @@ class _Filler:
         for j, row in enumerate(chunk.tolist()):
             if len(self.out) >= self.limit:
                 break
-            if row in self.taken or not self.quota.allows(row) or closest[j] > self.threshold:
+            if row in self.taken or closest[j] > self.threshold or not self.quota.take(row):
                 continue
             self.out.append(RankedItem(row, 0.0, label))
             self.taken.add(row)
-            self.quota.add(row)
             self.against.append(row)
             self.added += 1
             np.maximum(closest, among[j], out=closest)
