@@ -28,6 +28,8 @@ run: venv
 
 test: venv
 	$(VENV)/bin/ruff check recommender tests benchmarks
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy recommender
 	$(PY) -m pytest -q
 
 lint: venv

@@ -93,7 +93,8 @@ def _slice(path: Path, n: int | None, tmp: Path) -> Path:
 def _baseline(path: Path, truth_rel: Any, ids: list[str],
               tuned: bool) -> tuple[float, float, float]:
     """The README's reference recipes: top-5 cosine over the whole file, no policy."""
-    rows = [json.loads(line) for line in path.open(encoding="utf-8") if line.strip()]
+    with path.open(encoding="utf-8") as fh:
+        rows = [json.loads(line) for line in fh if line.strip()]
     texts = [f"{r['title']} {r['body']}" for r in rows]
     vec = TfidfVectorizer(sublinear_tf=True, stop_words="english", min_df=2, max_df=0.5) \
         if tuned else TfidfVectorizer()

@@ -1,10 +1,13 @@
 """Shared fixtures: a tiny topical corpus whose right answers are obvious, a trained model
-directory, and the Flask app / test client / CLI runner built from a config mapping."""
+directory, and the Flask app / test client / CLI runner built from a config mapping.
+
+Helpers that are not fixtures live in tests/support/.
+"""
 
 from __future__ import annotations
 
-import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,27 +15,28 @@ import pytest
 from recommender.api import create_app
 from recommender.build.train import train
 
-DATA = Path(__file__).parent / "data"
-TINY = DATA / "tiny.jsonl"
-REPO = Path(__file__).resolve().parent.parent
-SAMPLE = REPO / "data" / "sample" / "articles.jsonl"
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+# Re-exported for the modules that import them from here (the lead removes these at merge).
+from tests.support.ci import IN_CI, require
+from tests.support.env import clear_recommender_env
+from tests.support.paths import DATA, REPO, SAMPLE, TINY
+
+__all__ = ["DATA", "IN_CI", "REPO", "SAMPLE", "TINY", "require"]
 
 
-def require(condition: bool, reason: str) -> None:
-    """Skip locally when a dependency is missing, but fail in CI: CI must never skip silently."""
-    if condition:
-        return
-    if IN_CI:
-        pytest.fail(f"required in CI: {reason}")
-    pytest.skip(reason)
+@pytest.fixture(autouse=True)
+def _no_recommender_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's RECOMMENDER_* variables never reach a test (a test sets its own)."""
+    clear_recommender_env(monkeypatch)
 
 
 @pytest.fixture(scope="session")
-def _tiny_model_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def _tiny_model_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     root = tmp_path_factory.mktemp("tiny-models")
-    train(TINY, root, {"index": {"top_k": 8}})
-    return root
+    # Session fixtures run before the autouse one above: keep the environment out here too.
+    with pytest.MonkeyPatch.context() as mp:
+        clear_recommender_env(mp)
+        train(TINY, root, {"index": {"top_k": 8}})
+    yield root
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from recommender.policy import (
     parse_policy,
 )
 from recommender.policy.catalog import canonical_url
-from tests.test_policy_helpers import NOW, art, make_model
+from tests.support.policy_models import NOW, art, make_model
 
 
 def test_default_always_present_and_variants_inherit_it() -> None:
@@ -90,7 +90,6 @@ def test_explain_gives_readable_terms_that_sum_to_the_cosine() -> None:
         art("b", "moon probe orbit", tags=["Space Race"]),
     ])
     item = Policy("default").rank(model, 1, source_row=0, explain=True, now=NOW).items[0]
-    assert item.explain is not None
     terms = [t["term"] for t in item.explain["terms"]]
     assert "#space race" in terms and "moon" in terms
     total = sum(t["contribution"] for t in item.explain["terms"])
@@ -124,3 +123,20 @@ def test_explain_reports_a_pin_pushing_an_item_down() -> None:
     assert pinned.source == "pinned" and pinned.explain["changed_by"] == ["overrides"]
     assert similar.explain["ranks"]["diversity"] == 1 and similar.explain["ranks"]["final"] == 2
     assert "overrides" in similar.explain["changed_by"]
+
+
+def test_a_misspelt_key_names_the_table_and_suggests_the_close_match() -> None:
+    with pytest.raises(PolicyError) as err:
+        load_policies({"policies": {"default": {"min_scor": 0.1}}})
+    message = str(err.value)
+    assert message.startswith("[policies.default] has unknown key 'min_scor'")
+    assert "did you mean 'min_score'?" in message and err.value.field == "min_scor"
+    with pytest.raises(PolicyError) as err:
+        load_policies({"policies": {"archive": {"colour": "red"}}})
+    assert "[policies.archive]" in str(err.value) and "did you mean" not in str(err.value)
+
+
+def test_a_misspelt_filter_suggests_the_close_match() -> None:
+    model = make_model([art("a", "moon probe"), art("b", "moon probe orbit")])
+    with pytest.raises(PolicyError, match="did you mean 'sections'"):
+        Policy("default").rank(model, 3, source_row=0, filters={"section": ["news"]}, now=NOW)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from pathlib import Path
 
+import pytest
+
 from recommender.policy import OverridesFile, parse_overrides, read_overrides
-from tests.test_policy_helpers import NOW
+from tests.support.policy_models import NOW
 
 T = NOW.timestamp()
 
@@ -87,3 +90,26 @@ def test_checks_are_throttled(tmp_path: Path) -> None:
     assert follow.get().is_blocked("x", None, T)
     _write(path, {"blocks": []}, 2_000)
     assert follow.get().is_blocked("x", None, T)  # not re-checked within the interval
+
+
+def test_skipped_entries_and_rejected_edits_are_logged(tmp_path: Path,
+                                                       caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "overrides.json"
+    caplog.set_level(logging.INFO, logger="recommender")
+    follow = OverridesFile(path, interval=0)
+    follow.get()
+    assert any(r.levelno == logging.ERROR and str(path) in r.getMessage()
+               for r in caplog.records)  # missing at start
+    caplog.clear()
+    _write(path, {"blocks": [{"item": "x"}, {"item": "y", "expires": "soon"}]}, 1_000)
+    assert follow.get().is_blocked("x", None, T)
+    skipped = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(skipped) == 1 and "blocks[1]: expires" in skipped[0]
+    caplog.clear()
+    _write(path, "{not json", 2_000)
+    assert follow.get().is_blocked("x", None, T)
+    rejected = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(rejected) == 1 and "unreadable" in rejected[0] and str(path) in rejected[0]
+    caplog.clear()
+    follow.get()  # unchanged since: not reported again
+    assert not caplog.records

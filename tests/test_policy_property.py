@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from recommender.policy import Policy, parse_overrides, parse_policy
 from recommender.policy.catalog import canonical_url, to_timestamp
-from tests.test_policy_helpers import NOW, make_model
+from tests.support.policy_models import NOW, make_model
 
 WORDS = ["moon", "probe", "orbit", "bread", "oven", "flour", "vote", "ballot", "court", "storm"]
 SECTIONS = ["science", "food", "politics"]

@@ -63,6 +63,8 @@ def stop(proc: subprocess.Popen) -> None:
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
+    if proc.stdout:
+        proc.stdout.close()  # else a ResourceWarning, an error under filterwarnings = error
 
 
 @pytest.fixture

@@ -61,7 +61,8 @@ def _case(tmp_path: Path, name: str) -> tuple[dict[str, str], str]:
     if name == "policy-key":
         cfg.write_text("[policies.default]\nmin_scor = 0.1\n")
         return {"RECOMMENDER_CONFIG": str(cfg)}, (f"Error: {cfg}: [policies.default] has "
-                                                  "unknown key 'min_scor' (known: ")
+                                                  "unknown key 'min_scor'; did you mean "
+                                                  "'min_score'? (known: ")
     if name == "experiment-policy":
         exp.write_text(EXPERIMENT.format(policy="strict"))
         return {"RECOMMENDER_EXPERIMENTS_FILE": str(exp)}, (

@@ -7,6 +7,7 @@ message names the table and the key, so a typo never silently leaves a default i
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 from collections.abc import Mapping
@@ -14,6 +15,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 RECENCY_MODES = ("off", "age", "around")
+DAY = 86400.0  # settings count days, the catalog epoch seconds
 
 
 class PolicyError(ValueError):
@@ -71,6 +73,11 @@ DEFAULTS = PolicyConfig()
 KEYS = tuple(f.name for f in fields(PolicyConfig))
 
 
+def _did_you_mean(key: str, known: tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(key, known, n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
 def _number(where: str, key: str, value: Any, lo: float, hi: float | None = None,
             *, lo_open: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -106,8 +113,8 @@ def parse_policy(table: Mapping[str, Any], where: str = "[policies.default]",
     values: dict[str, Any] = {}
     for key, value in table.items():
         if key not in KEYS:
-            raise PolicyError(f"{where} has unknown key {key!r} (known: {', '.join(KEYS)})",
-                              field=key)
+            raise PolicyError(f"{where} has unknown key {key!r}{_did_you_mean(key, KEYS)} "
+                              f"(known: {', '.join(KEYS)})", field=key)
         if key in ("sections", "exclude_sections", "exclude_ids"):
             values[key] = _strings(where, key, value)
         elif key in ("same_language", "overrides", "fallback", "neighbourhood"):
@@ -161,8 +168,8 @@ def parse_filters(filters: Mapping[str, Any] | None) -> Filters:
         if value is None:
             continue
         if key not in FILTER_KEYS:
-            raise PolicyError(f"unknown filter {key!r} (known: {', '.join(FILTER_KEYS)})",
-                              field=key)
+            raise PolicyError(f"unknown filter {key!r}{_did_you_mean(key, FILTER_KEYS)} "
+                              f"(known: {', '.join(FILTER_KEYS)})", field=key)
         if key in ("sections", "exclude_sections", "exclude_ids"):
             values[key] = _strings("filter", key, value)
         elif key == "same_language":

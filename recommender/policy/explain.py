@@ -6,10 +6,13 @@ element-wise product of the two vectors; each term's product is its contribution
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from recommender.policy.result import RankedItem
+from recommender.policy.vectors import PlainCSR
 from recommender.vectorize import readable_term
 
 TOP_TERMS = 5
@@ -21,6 +24,41 @@ STAGES = ("candidates", "eligibility", "filters", "threshold", "recency", "boost
 STEP_OF = {"eligibility": "eligibility", "filters": "filters", "threshold": "threshold",
            "recency": "recency", "boost": "overrides", "diversity": "diversity",
            "final": "overrides"}
+
+
+class Trace:
+    """The order of the rows after each step, kept only when the request asks for explain."""
+
+    def __init__(self, on: bool):
+        self.on = on
+        self.stages: dict[str, list[int]] = {}
+
+    def record(self, stage: str, rows: np.ndarray | Sequence[RankedItem], *,
+               mask: np.ndarray | None = None, by: np.ndarray | None = None) -> None:
+        """Record the rows after ``stage``: those under ``mask``, or ordered by ``by`` (highest
+        first). The selection is made here, so it costs nothing when explain is off."""
+        if not self.on:
+            return
+        if not isinstance(rows, np.ndarray):
+            self.stages[stage] = [it.row for it in rows]
+            return
+        picked: np.ndarray = rows if mask is None else rows[mask]
+        if by is not None:
+            picked = picked[np.argsort(-by, kind="stable")]
+        self.stages[stage] = picked.tolist()
+
+    def annotate(self, items: list[RankedItem], source: tuple[np.ndarray, np.ndarray] | None,
+                 csr: PlainCSR, vocabulary: list[str]) -> None:
+        """Set each item's ``explain``: shared terms, rank after each step, steps that moved it."""
+        if not self.on:
+            return
+        for it in items:
+            if it.source == "similar":
+                ranks, changed = stage_ranks(self.stages, it.row)
+            else:
+                ranks, changed = {}, ["overrides" if it.source == "pinned" else "fallback"]
+            it.explain = {"terms": shared_terms(source, csr.terms(it.row), vocabulary),
+                          "ranks": ranks, "changed_by": changed}
 
 
 def shared_terms(source: tuple[np.ndarray, np.ndarray] | None,

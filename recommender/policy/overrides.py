@@ -16,14 +16,13 @@ from __future__ import annotations
 import json
 import logging
 import os
-import threading
-import time
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from recommender.common.watch import ReloadingFile
 from recommender.corpus import parse_datetime
 
 log = logging.getLogger(__name__)
@@ -154,8 +153,10 @@ def parse_overrides(data: Any, source: str = "overrides") -> Overrides:
                             or not 0 < factor <= MAX_BOOST):
                         raise _Bad(f"factor must be a number above 0 and at most {MAX_BOOST:g}, "
                                    f"got {factor!r}")
-                    target = out.boosts if under is None else out.boosts_under
-                    target[item if under is None else (under, item)] = (float(factor), expires)
+                    if under is None:
+                        out.boosts[item] = (float(factor), expires)
+                    else:
+                        out.boosts_under[(under, item)] = (float(factor), expires)
             except _Bad as exc:
                 out.errors.append(f"{where}: {exc}")
     return out
@@ -169,52 +170,27 @@ def read_overrides(path: str | os.PathLike[str]) -> Overrides:
     return parse_overrides(data, str(p))
 
 
-class OverridesFile:
-    """Follows an overrides file, re-reading it when its mtime or size changes.
+def _load_logged(path: Path) -> Overrides:
+    """read_overrides for OverridesFile: skipped entries are logged, a broken file is rejected."""
+    try:
+        loaded = read_overrides(path)
+    except (OSError, ValueError) as exc:  # JSONDecodeError, TOMLDecodeError, Unicode
+        raise ValueError(f"{path}: unreadable ({exc})") from exc
+    for problem in loaded.errors:
+        log.warning("overrides entry skipped: %s", problem)
+    log.info("loaded %d overrides from %s", len(loaded), path)
+    return loaded
 
-    Checks are throttled to one ``stat`` per ``interval`` seconds. Any failure is logged
-    and keeps the previous overrides, so a half-written or broken edit never breaks serving.
+
+class OverridesFile(ReloadingFile[Overrides]):
+    """Follows an overrides file, re-reading it when it changes (one ``stat`` per interval).
+
+    A missing, half-written or broken file is logged and keeps the previous overrides (none
+    at first), with ``error`` saying why, so an edit never breaks serving.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, interval: float = 2.0):
-        self.path = Path(path)
-        self.interval = interval
-        self._current = Overrides(source=str(self.path))
-        self._stamp: tuple[int, int] | None = None
-        self._checked_at = float("-inf")
-        self._lock = threading.Lock()
-        self.error: str | None = None
-
-    def get(self) -> Overrides:
-        now = time.monotonic()
-        if now - self._checked_at >= self.interval and self._lock.acquire(blocking=False):
-            try:
-                self._checked_at = now
-                self._reload()
-            finally:
-                self._lock.release()
-        return self._current
-
-    def _reload(self) -> None:
-        try:
-            st = self.path.stat()
-        except OSError as exc:
-            if self.error is None or self._stamp is not None:
-                log.error("overrides file %s cannot be read (%s); keeping the last good one",
-                          self.path, exc.strerror or exc)
-            self.error, self._stamp = f"{self.path}: {exc.strerror or exc}", None
-            return
-        stamp = (st.st_mtime_ns, st.st_size)
-        if stamp == self._stamp:
-            return
-        self._stamp = stamp
-        try:
-            loaded = read_overrides(self.path)
-        except (OSError, ValueError) as exc:  # JSONDecodeError, TOMLDecodeError, Unicode
-            self.error = f"{self.path}: unreadable ({exc})"
-            log.error("%s; keeping the last good overrides", self.error)
-            return
-        for problem in loaded.errors:
-            log.warning("overrides entry skipped: %s", problem)
-        self._current, self.error = loaded, None
-        log.info("loaded %d overrides from %s", len(loaded), self.path)
+        super().__init__(path, _load_logged, Overrides(source=str(path)), interval=interval,
+                         what="overrides file")
+        # Never a real stamp: the first check loads the file or reports it missing.
+        self.watcher.stamp = (-1, -1, -1)

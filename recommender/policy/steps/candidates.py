@@ -1,0 +1,45 @@
+"""Candidates: the source's stored top-K, or an exact search for text the model has not seen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from recommender.policy.catalog import Catalog
+from recommender.policy.config import PolicyConfig
+
+
+@dataclass
+class Candidates:
+    """Parallel arrays: candidate rows, their cosine with the source, and the ordering key.
+
+    ``base`` is the neighbourhood affinity when the policy and the model have one (it orders
+    like the cosine but also weighs the source's other neighbours), else the cosine.
+    """
+
+    rows: np.ndarray
+    scores: np.ndarray
+    base: np.ndarray
+
+    def take(self, index: np.ndarray) -> Candidates:
+        """The candidates selected by a mask or an index array, in that order."""
+        return Candidates(self.rows[index], self.scores[index], self.base[index])
+
+
+def candidates(model: Any, cat: Catalog, cfg: PolicyConfig, source_row: int | None,
+               source_vector: Any, limit: int) -> Candidates:
+    if source_row is not None:
+        assert cat.neighbors is not None and cat.scores is not None  # set by catalog()
+        nb, sc = cat.neighbors[source_row], cat.scores[source_row]
+        keep = nb >= 0
+        rows, scores = nb[keep], sc[keep]
+        if cfg.neighbourhood and cat.affinity is not None:
+            return Candidates(rows, scores, cat.affinity[source_row][keep].astype(np.float64))
+        return Candidates(rows, scores, scores)
+    pool = max(int(model.neighbors.shape[1]) if model.neighbors.ndim == 2 else 0, 4 * limit)
+    found = model.match(source_vector, pool)
+    rows = np.array([c.row for c in found], dtype=np.int64)
+    scores = np.array([c.score for c in found], dtype=np.float64)
+    return Candidates(rows, scores, scores)
