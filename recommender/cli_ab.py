@@ -54,6 +54,19 @@ def _time(value: str | None, name: str) -> float | None:
                                  param_hint=name) from None
 
 
+def _counts(events_url: str | None, models_dir: str, experiment: str, start: float | None,
+            end: float | None, max_clicks: int = 10, max_impressions: int = 60):  # noqa: ANN202
+    from recommender.analysis import fetch_counts
+
+    url = events_url or default_url(models_dir)
+    try:
+        return fetch_counts(EventStore(url), experiment, start, end,
+                            max_clicks_per_minute=max_clicks,
+                            max_impressions_per_minute=max_impressions)
+    except (EventStoreError, SQLAlchemyError) as exc:
+        raise click.ClickException(f"cannot read events: {str(exc).splitlines()[0]}") from None
+
+
 @click.group("ab")
 def ab() -> None:
     """A/B tests of recommendation quality (see README, "A/B tests")."""
@@ -111,12 +124,20 @@ def assign_cmd(visitor: str, experiments_file: str | None, models_dir: str) -> N
               "0 keeps everyone.")
 @click.option("--confidence", type=click.FloatRange(0.5, 0.999), default=0.95,
               show_default=True, help="Confidence level of the intervals.")
+@click.option("--bootstrap", type=click.IntRange(0, 100_000), default=0, show_default=True,
+              help="Also give per-visitor cluster bootstrap intervals from N replicates "
+              "(a cross-check of the delta method); 0: off.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of --bootstrap.")
+@click.option("--planned-visitors", type=click.IntRange(min=1), default=None,
+              help="Visitors per variant the experiment was planned for (recommender ab "
+              "plan); the report says when they are not reached yet.")
 def report_cmd(experiment: str, since: str | None, until: str | None, fmt: str,
                plot: str | None, events_url: str | None, experiments_file: str | None,
                models_dir: str, state_file: str | None, max_clicks_per_minute: int,
-               max_impressions_per_minute: int, confidence: float) -> None:
-    """Per-variant impressions, views, clicks, CTR, lift, p-values and the SRM check."""
-    from recommender.analysis import build_report, fetch_counts, format_table
+               max_impressions_per_minute: int, confidence: float, bootstrap: int,
+               seed: int, planned_visitors: int | None) -> None:
+    """Per-variant visitors, impressions, CTR, lift, p-values (over visitors), SRM check."""
+    from recommender.analysis import build_report, format_table
 
     exp: Experiment | None = None
     if experiments_file:
@@ -127,18 +148,14 @@ def report_cmd(experiment: str, since: str | None, until: str | None, fmt: str,
     if start is None and exp is not None:
         first = _state(models_dir, state_file).first_seen(exp.name, exp.salt)
         start = _time(first, "--since")
-    url = events_url or default_url(models_dir)
-    try:
-        counts = fetch_counts(EventStore(url), experiment, start, end,
-                              max_clicks_per_minute=max_clicks_per_minute,
-                              max_impressions_per_minute=max_impressions_per_minute)
-    except (EventStoreError, SQLAlchemyError) as exc:
-        raise click.ClickException(f"cannot read events: {str(exc).splitlines()[0]}") from None
+    counts = _counts(events_url, models_dir, experiment, start, end,
+                     max_clicks_per_minute, max_impressions_per_minute)
     report = build_report(
         counts, experiment, shares=exp.weights() if exp and not exp.interleave else None,
         control=exp.control if exp and not exp.interleave else None,
         interleave=(exp.variants[0].name, exp.variants[1].name) if exp and exp.interleave
-        else None, since=start, until=end, confidence=confidence)
+        else None, since=start, until=end, confidence=confidence, bootstrap=bootstrap,
+        seed=seed, planned_visitors=planned_visitors)
     if fmt == "json":
         click.echo(json.dumps(report, indent=2))
         for w in report["warnings"]:
