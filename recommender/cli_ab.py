@@ -170,3 +170,57 @@ def report_cmd(experiment: str, since: str | None, until: str | None, fmt: str,
         except OSError as exc:
             raise click.ClickException(f"{plot}: cannot write the plot: {exc}") from None
         click.echo(f"plot written to {plot}", err=True)
+
+
+@ab.command("plan")
+@click.option("--baseline-ctr", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              default=None, help="Control CTR expected (default: the past experiment's).")
+@click.option("--mde", type=float, required=True,
+              help="Smallest relative lift worth detecting, e.g. 0.05 for +5%.")
+@click.option("--power", type=click.FloatRange(0.5, 0.999), default=0.8, show_default=True)
+@click.option("--alpha", type=click.FloatRange(1e-6, 0.5), default=0.05, show_default=True)
+@click.option("--experiment", default=None, help="A past experiment whose events give the "
+              "impressions per visitor and intra-visitor correlation.")
+@click.option("--since", help="Its impressions served at or after this ISO time.")
+@click.option("--until", help="Its impressions served before this ISO time.")
+@click.option("--events-url", envvar="RECOMMENDER_EVENTS_URL", default=None,
+              help="Events database URL (default: sqlite file MODELS/events.sqlite3).")
+@models_option
+@click.option("--impressions-per-visitor", type=click.FloatRange(min=1), default=None,
+              help="Without --experiment: mean impressions per visitor (default 1).")
+@click.option("--icc", type=click.FloatRange(0, 1, max_open=True), default=None,
+              help="Without --experiment: intra-visitor correlation of clicks (default 0).")
+def plan_cmd(baseline_ctr: float | None, mde: float, power: float, alpha: float,
+             experiment: str | None, since: str | None, until: str | None,
+             events_url: str | None, models_dir: str, impressions_per_visitor: float | None,
+             icc: float | None) -> None:
+    """Visitors needed per variant to detect a relative lift of --mde in CTR."""
+    from recommender.analysis.plan import format_plan, pooled_design, visitors_needed
+
+    design, source = None, None
+    if experiment is not None:
+        if impressions_per_visitor is not None or icc is not None:
+            raise click.UsageError("--impressions-per-visitor and --icc are measured from "
+                                   "--experiment's events; give one or the other")
+        counts = _counts(events_url, models_dir, experiment, _time(since, "--since"),
+                         _time(until, "--until"))
+        try:
+            design = pooled_design((t.clicked, t.impressions)
+                                   for t in counts.per_visitor.values())
+        except ValueError as exc:
+            raise click.BadParameter(f"{experiment!r}: {exc}", param_hint="--experiment") from None
+        source = f"experiment {experiment}"
+    if baseline_ctr is None and design is None:
+        raise click.BadParameter("needed unless --experiment gives it",
+                                 param_hint="--baseline-ctr")
+    base = baseline_ctr if baseline_ctr is not None else design.ctr  # type: ignore[union-attr]
+    m = design.impressions_per_visitor if design else (impressions_per_visitor or 1.0)
+    rho = design.icc if design else (icc or 0.0)
+    try:
+        plan = visitors_needed(base, mde, power=power, alpha=alpha, impressions_per_visitor=m,
+                               icc=rho, weighted_size=design.weighted_size if design else None)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--mde") from None
+    click.echo(format_plan(plan, baseline_ctr=base, mde=mde, power=power, alpha=alpha,
+                           impressions_per_visitor=m, icc=rho, design=design, source=source),
+               nl=False)
