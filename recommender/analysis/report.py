@@ -20,7 +20,7 @@ from recommender.analysis.queries import Counts, VisitorTotals
 
 SRM_ALPHA = 0.001  # the usual threshold: a real mismatch, not bad luck
 METHOD = "delta method over visitors"
-POSITION_METHOD = "Wilson over impressions (descriptive: a visitor's impressions are correlated)"
+POSITION_METHOD = "Wilson over impressions, descriptive (a visitor's impressions are correlated)"
 PEEKING = ("Each look at a running experiment is another chance of a false positive: stopping "
            "the first day p < 0.05 makes a 'significant' result far likelier than 5%. Decide "
            "once, at the planned sample (recommender ab plan).")

@@ -67,7 +67,7 @@ def _positions(report: Mapping[str, Any], level: str) -> list[str]:
     for p in report["by_position"]:
         rows.append([p["variant"], str(p["position"]), str(p["impressions"]), str(p["clicks"]),
                      _pct(p["ctr"]), _ci(p["ctr_low"], p["ctr_high"])])
-    return ["", f"CTR by position (intervals: {report['by_position_method']})", *_table(rows)]
+    return ["", f"CTR by position; intervals: {report['by_position_method']}", *_table(rows)]
 
 
 def _checks(report: Mapping[str, Any]) -> list[str]:
