@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
@@ -19,6 +20,9 @@ from recommender.experiments import (
     pick_variant,
 )
 from recommender.store import ModelStore
+
+if TYPE_CHECKING:  # the analysis (numpy, scipy) loads only when a report is asked for
+    from recommender.analysis.queries import Counts
 
 experiments_option = click.option(
     "--experiments", "experiments_file", envvar="RECOMMENDER_EXPERIMENTS_FILE", default=None,
@@ -55,7 +59,7 @@ def _time(value: str | None, name: str) -> float | None:
 
 
 def _counts(events_url: str | None, models_dir: str, experiment: str, start: float | None,
-            end: float | None, max_clicks: int = 10, max_impressions: int = 60):  # noqa: ANN202
+            end: float | None, max_clicks: int = 10, max_impressions: int = 60) -> Counts:
     from recommender.analysis import fetch_counts
 
     url = events_url or default_url(models_dir)
@@ -210,17 +214,19 @@ def plan_cmd(baseline_ctr: float | None, mde: float, power: float, alpha: float,
         except ValueError as exc:
             raise click.BadParameter(f"{experiment!r}: {exc}", param_hint="--experiment") from None
         source = f"experiment {experiment}"
-    if baseline_ctr is None and design is None:
-        raise click.BadParameter("needed unless --experiment gives it",
-                                 param_hint="--baseline-ctr")
-    base = baseline_ctr if baseline_ctr is not None else design.ctr  # type: ignore[union-attr]
+    if baseline_ctr is None:
+        if design is None:
+            raise click.BadParameter("needed unless --experiment gives it",
+                                     param_hint="--baseline-ctr")
+        baseline_ctr = design.ctr
     m = design.impressions_per_visitor if design else (impressions_per_visitor or 1.0)
     rho = design.icc if design else (icc or 0.0)
     try:
-        plan = visitors_needed(base, mde, power=power, alpha=alpha, impressions_per_visitor=m,
-                               icc=rho, weighted_size=design.weighted_size if design else None)
+        plan = visitors_needed(baseline_ctr, mde, power=power, alpha=alpha,
+                               impressions_per_visitor=m, icc=rho,
+                               weighted_size=design.weighted_size if design else None)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--mde") from None
-    click.echo(format_plan(plan, baseline_ctr=base, mde=mde, power=power, alpha=alpha,
+    click.echo(format_plan(plan, baseline_ctr=baseline_ctr, mde=mde, power=power, alpha=alpha,
                            impressions_per_visitor=m, icc=rho, design=design, source=source),
                nl=False)

@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from recommender.analysis import build_report, fetch_counts, format_table, stats
@@ -291,3 +292,19 @@ def test_cli_bootstrap_and_planned_sample(tmp_path: Path, models_dir: Path) -> N
                           ("--seed", "x")]:
         bad = runner.invoke(main, [*base, option, value])
         assert bad.exit_code == 2 and option in bad.output and "Traceback" not in bad.output
+
+
+def test_report_without_a_usable_control_or_any_rows() -> None:
+    from recommender.analysis.queries import Counts, VisitorTotals
+
+    only_b = VisitorTotals(np.array([3, 4, 5]), np.array([1, 0, 2]))
+    counts = Counts(impressions={"b": 12}, clicked_impressions={"b": 3},
+                    per_visitor={"b": only_b})
+    report = build_report(counts, "exp1", control="a", bootstrap=50)
+    (b,) = report["variants"]
+    assert b["visitors"] == 3 and b["ctr"] == 0.25 and b["lift"] is None
+    assert b["bootstrap"]["lift_low"] is None
+    empty = build_report(Counts(), "exp1", shares={"a": 1, "b": 1})
+    assert [v["visitors"] for v in empty["variants"]] == [0, 0]
+    assert "no impressions in this window" in empty["warnings"]
+    assert "Experiment exp1" in format_table(empty)

@@ -84,7 +84,7 @@ def _bootstrap(rows: list[dict[str, Any]], totals: Mapping[str, VisitorTotals],
         low, high = boots[r["variant"]].interval(confidence)
         r["bootstrap"] = {"ctr_low": _num(low), "ctr_high": _num(high), "ctr_se":
                           _num(boots[r["variant"]].se), "lift_low": None, "lift_high": None}
-        if control is not None and r["variant"] != control:
+        if control in boots and r["variant"] != control:
             lo, hi = delta.bootstrap_lift(boots[control], boots[r["variant"]]).interval(
                 confidence)
             r["bootstrap"].update(lift_low=_num(lo), lift_high=_num(hi))
@@ -167,10 +167,12 @@ def build_report(counts: Counts, experiment: str, *, shares: Mapping[str, float]
     weight = sum(shares.values()) if shares else 1.0
     variants = [_variant_row(counts, n, est[n], z, shares[n] / weight if shares else None,
                              control) for n in names]
+    base = totals.get(control or "", _EMPTY)  # a control with no rows compares as empty
+    base_est = delta.ratio(base.clicked, base.impressions)
     for row in variants:
         if control is not None and row["variant"] != control:
             name = row["variant"]
-            _compare(row, totals[control], totals[name], est[control], est[name], z)
+            _compare(row, base, totals[name], base_est, est[name], z)
     if bootstrap > 0 and interleave is None:
         _bootstrap(variants, totals, control, bootstrap, seed, confidence)
     result: dict[str, Any] = {
