@@ -308,3 +308,16 @@ def test_report_without_a_usable_control_or_any_rows() -> None:
     assert [v["visitors"] for v in empty["variants"]] == [0, 0]
     assert "no impressions in this window" in empty["warnings"]
     assert "Experiment exp1" in format_table(empty)
+
+
+def test_visitor_less_rows_form_one_cluster(store: EventStore) -> None:
+    # Old rows without a visitor (today's service marks them forced): still counted, as one
+    # visitor, so the per-visitor totals add up to the impressions.
+    rows = _impression("n1", "control", None, positions=(1,))  # type: ignore[arg-type]
+    rows += _impression("n2", "control", None, positions=(1,))  # type: ignore[arg-type]
+    rows += [_ev("clicked", "n1", "control", 1, visitor=None)]  # type: ignore[arg-type]
+    rows += _impression("c1", "control", "someone", positions=(1,))
+    store.write(rows)
+    counts = fetch_counts(store, "exp1", None, None)
+    assert counts.impressions == {"control": 3} and counts.clicked_impressions == {"control": 1}
+    assert sorted(counts.per_visitor["control"].impressions.tolist()) == [1, 2]

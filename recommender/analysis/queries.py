@@ -136,8 +136,7 @@ def _per_visitor(conn: Connection, q: _Scope, clicks: Any, out: Counts) -> None:
                    func.count(distinct(clicks.c.impression_id)).label("k"))
             .group_by(clicks.c.variant, clicks.c.visitor).subquery())
     same_visitor = and_(hits.c.variant == imps.c.variant,
-                        or_(hits.c.visitor == imps.c.visitor,
-                            and_(hits.c.visitor.is_(None), imps.c.visitor.is_(None))))
+                        hits.c.visitor.is_not_distinct_from(imps.c.visitor))
     rows: dict[str, list[tuple[int, int]]] = {}
     for variant, n, k in conn.execute(
             select(imps.c.variant, imps.c.n, func.coalesce(hits.c.k, 0))
