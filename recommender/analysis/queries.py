@@ -126,21 +126,19 @@ def _bots(conn: Connection, q: _Scope, max_clicks: int, max_impressions: int) ->
     return {row[0] for query in bursts for row in conn.execute(query)}
 
 
-def _per_visitor(conn: Connection, q: _Scope, clicks: Any, out: Counts) -> None:
-    s = q.s
-    # A visitor-less impression (should be forced, hence out already) would form one
-    # cluster of its own under the NULL visitor: counted, never silently dropped.
-    imps = (select(s.c.variant, s.c.visitor, func.count(distinct(s.c.impression_id)).label("n"))
-            .where(*q.served()).group_by(s.c.variant, s.c.visitor).subquery())
-    hits = (select(clicks.c.variant, clicks.c.visitor,
-                   func.count(distinct(clicks.c.impression_id)).label("k"))
-            .group_by(clicks.c.variant, clicks.c.visitor).subquery())
-    same_visitor = and_(hits.c.variant == imps.c.variant,
-                        hits.c.visitor.is_not_distinct_from(imps.c.visitor))
+def _per_visitor(conn: Connection, q: _Scope, out: Counts) -> None:
+    s, c = q.s, q.c
+    # One pass over served rows, left-joined to their clicks: joining two grouped subqueries
+    # instead makes PostgreSQL nested-loop over visitors x visitors.
+    clicked_imp = case((c.c.impression_id.is_not(None), s.c.impression_id))
+    query = (select(s.c.variant, func.count(distinct(s.c.impression_id)),
+                    func.count(distinct(clicked_imp)))
+             .select_from(s.outerjoin(c, q.clicked_join)).where(*q.served())
+             # A visitor-less impression (should be forced, hence out already) forms one
+             # cluster of its own under the NULL visitor: counted, never silently dropped.
+             .group_by(s.c.variant, s.c.visitor))
     rows: dict[str, list[tuple[int, int]]] = {}
-    for variant, n, k in conn.execute(
-            select(imps.c.variant, imps.c.n, func.coalesce(hits.c.k, 0))
-            .select_from(imps.outerjoin(hits, same_visitor))):
+    for variant, n, k in conn.execute(query):
         rows.setdefault(variant, []).append((n, k))
     for variant, pairs in rows.items():
         arr = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
@@ -205,7 +203,7 @@ def fetch_counts(store: EventStore, experiment: str, since: float | None, until:
         q.bots = _bots(conn, q, max_clicks_per_minute, max_impressions_per_minute)
         out = Counts(excluded_visitors=len(q.bots))
         clicks = q.served_clicks()
-        _per_visitor(conn, q, clicks, out)
+        _per_visitor(conn, q, out)
         _views_and_clicks(conn, q, clicks, out)
         _by_position(conn, q, clicks, out)
         out.team_wins = _team_wins(conn, q, clicks)
