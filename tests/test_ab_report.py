@@ -256,8 +256,10 @@ def test_interleaving_counts_each_visitor_once(store: EventStore) -> None:
                      _ev("served", imp, "interleaved", 2, team="B", visitor=visitor),
                      _ev("clicked", imp, "interleaved", team_pos)]
     store.write(rows)
-    il = build_report(fetch_counts(store, "exp1", None, None), "exp1",
-                      interleave=("A", "B"))["interleaving"]
+    report = build_report(fetch_counts(store, "exp1", None, None), "exp1",
+                          interleave=("A", "B"), bootstrap=100)
+    il = report["interleaving"]
+    assert report["bootstrap"] is None and "not run" in report["warnings"][0]
     assert il["wins"] == {"A": 10, "B": 3}  # impressions
     assert il["visitors"] == {"A": 1, "B": 3, "tied": 0}
     assert il["preference"] == pytest.approx(-0.5)

@@ -175,10 +175,14 @@ def build_report(counts: Counts, experiment: str, *, shares: Mapping[str, float]
             _compare(row, base, totals[name], base_est, est[name], z)
     if bootstrap > 0 and interleave is None:
         _bootstrap(variants, totals, control, bootstrap, seed, confidence)
+    elif bootstrap > 0:
+        warnings.append("--bootstrap is for split tests; the interleaving sign test is "
+                        "already over visitors, so it was not run")
     result: dict[str, Any] = {
         "experiment": experiment, "since": _iso(since), "until": _iso(until),
         "confidence": confidence, "unit": "visitor", "method": METHOD,
-        "bootstrap": {"replicates": bootstrap, "seed": seed} if bootstrap > 0 else None,
+        "bootstrap": ({"replicates": bootstrap, "seed": seed}
+                      if bootstrap > 0 and interleave is None else None),
         "control": control, "variants": variants, "by_position": _by_position(counts, z),
         "by_position_method": POSITION_METHOD, "srm": None, "interleaving": None,
         "excluded_visitors": counts.excluded_visitors, "peeking": PEEKING,
