@@ -1,12 +1,15 @@
 """What the A/B layer costs per request, and how fast the background writer stores events.
 
     python -m benchmarks.bench_ab [--articles 5000] [--requests 1000] [--postgres]
+                                  [--report-visitors 20000]
 
 Three apps over the same model, side by side in one process, requests alternating between
 them: no experiment, a two-arm experiment (signed impression id + served rows queued), and an
 interleaved experiment (two rankings merged). Then POST /v1/events with a batch of 5 clicks,
 and the writer's throughput into SQLite (and PostgreSQL with --postgres, database ``test`` on
-127.0.0.1). Writes benchmarks/results/ab.md. Medians in milliseconds.
+127.0.0.1). Last, `ab report`'s queries and statistics over simulated visitors' events (one
+row per visitor leaves the database). Writes benchmarks/results/ab.md. Medians in
+milliseconds.
 """
 
 from __future__ import annotations
@@ -63,11 +66,51 @@ def _writer_rate(url: str, rows: int) -> float:
     return rate
 
 
+def _report_seconds(url: str, visitors: int) -> tuple[float, int]:
+    """Seconds for the report's queries and statistics (with a 200-replicate bootstrap) over
+    simulated readers: geometric impressions (mean 5) of 3 items, Beta(0.3, 3) propensity.
+    Returns (seconds, events stored)."""
+    import numpy as np
+
+    from recommender.analysis import build_report, fetch_counts
+    from recommender.events import EventStore
+
+    rng = np.random.default_rng(1)
+    store = EventStore(url)
+    stored = 0
+    rows: list[dict[str, Any]] = []
+    for v in range(visitors):
+        q = rng.beta(0.3, 3)
+        for i in range(int(rng.geometric(1 / 5))):
+            t = 1.8e9 + v + 3600.0 * i  # one page an hour: no visitor looks like a bot
+            for pos in (1, 2, 3):
+                row = {"impression_id": f"i{v}-{i}", "experiment": "bench",
+                       "variant": "control" if v % 2 else "treatment", "team": None,
+                       "forced": False, "source_article_id": "a1", "article_id": f"a{pos}",
+                       "position": pos, "visitor": f"v{v}", "served_at": t, "ts": t,
+                       "received_at": t + 5}
+                rows.append({"type": "served", **row})
+                if rng.random() < q / 3:
+                    rows.append({"type": "clicked", **row})
+        if len(rows) > 20_000 or v == visitors - 1:
+            store.write(rows)
+            stored += len(rows)
+            rows = []
+    start = time.perf_counter()
+    counts = fetch_counts(store, "bench", None, None, max_clicks_per_minute=10,
+                          max_impressions_per_minute=60)
+    build_report(counts, "bench", shares={"control": 0.5, "treatment": 0.5}, bootstrap=200)
+    seconds = time.perf_counter() - start
+    store.dispose()
+    return seconds, stored
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--articles", type=int, default=5000)
     ap.add_argument("--requests", type=int, default=1000)
     ap.add_argument("--postgres", action="store_true")
+    ap.add_argument("--report-visitors", type=int, default=20_000)
     args = ap.parse_args()
 
     from recommender.api import create_app
@@ -122,17 +165,26 @@ def main() -> None:
                      f"{statistics.median(posts) / baseline:.2f}x"])
         rate = _writer_rate("sqlite:///" + str(root / "bench.sqlite3"), 50_000)
         rows.append(["writer, SQLite (WAL)", f"{rate:,.0f} rows/s", ""])
+        seconds, stored = _report_seconds("sqlite:///" + str(root / "report.sqlite3"),
+                                          args.report_visitors)
+        rows.append([f"ab report, {args.report_visitors:,} visitors ({stored:,} events), "
+                     "SQLite", f"{seconds:.2f} s", ""])
         if args.postgres:
             from tests.test_ab_support import postgres_schema
 
             with postgres_schema() as url:
                 rate = _writer_rate(url, 50_000)
             rows.append(["writer, PostgreSQL", f"{rate:,.0f} rows/s", ""])
+            with postgres_schema() as url:
+                seconds, stored = _report_seconds(url, args.report_visitors)
+            rows.append([f"ab report, {args.report_visitors:,} visitors, PostgreSQL",
+                         f"{seconds:.2f} s", ""])
     notes = (f"Synthetic corpus of {args.articles} articles; {args.requests} requests per "
              "variant through Flask's test client, the three apps alternating request by "
              "request in one process. Ratios are medians against 'no experiment'. Writer: "
              "50,000 rows queued in batches of 5, written 500 per transaction by the "
-             "background thread.")
+             "background thread. Report: fetch_counts with the default burst filters and "
+             "build_report with a 200-replicate bootstrap.")
     print(write_table("ab.md", "A/B layer cost per request",
                       ["case", "median", "vs no experiment"], rows, notes))
 

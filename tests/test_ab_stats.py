@@ -32,16 +32,6 @@ def test_two_proportion_test() -> None:
     assert stats.two_proportion_p(0, 10, 0, 10) == 1.0
 
 
-def test_relative_lift_and_its_interval() -> None:
-    lift, low, high = stats.relative_lift(100, 1000, 150, 1000)
-    assert lift == pytest.approx(0.5)
-    assert 0 < low < 0.5 < high
-    lift, low, high = stats.relative_lift(100, 1000, 100, 1000)
-    assert lift == pytest.approx(0.0) and low < 0 < high
-    lift, low, high = stats.relative_lift(0, 100, 5, 100)  # corrected, still finite
-    assert math.isfinite(lift) and math.isfinite(high) and lift > 0
-
-
 def test_sample_ratio_mismatch() -> None:
     _, ok = stats.sample_ratio_p({"a": 5010, "b": 4990}, {"a": 0.5, "b": 0.5})
     _, bad = stats.sample_ratio_p({"a": 5300, "b": 4700}, {"a": 0.5, "b": 0.5})

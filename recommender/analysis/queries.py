@@ -6,17 +6,51 @@ Counting rules (what makes the numbers trustworthy):
 - a click counts once per (impression, position), and only for a position that was served;
 - a view counts once per impression;
 - visitors with a burst of clicks or impressions in any one minute are left out entirely.
+
+Visitors are the unit that was randomised, so the statistics need one row per visitor
+(impressions, clicked impressions): that is grouped in SQL, and only those two numbers per
+visitor reach Python, never the impressions themselves.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Integer, and_, cast, distinct, false, func, or_, select
+import numpy as np
+from sqlalchemy import (
+    Connection,
+    Integer,
+    and_,
+    case,
+    cast,
+    distinct,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+)
+from sqlalchemy.sql.elements import ColumnElement
 
 from recommender.events.store import EventStore
+
+
+@dataclass
+class VisitorTotals:
+    """Per visitor of one variant, in no particular order."""
+
+    impressions: np.ndarray
+    clicked: np.ndarray  # impressions with at least one click
+
+
+@dataclass
+class TeamWins:
+    """Interleaving, per visitor with a clicked impression: impressions each team won."""
+
+    teams: tuple[str, ...]
+    wins: np.ndarray  # shape (visitors, len(teams))
+    ties: np.ndarray  # impressions where the teams got equally many clicks
 
 
 @dataclass
@@ -27,94 +61,153 @@ class Counts:
     clicks: dict[str, int] = field(default_factory=dict)
     # variant (or team when interleaving) -> position -> (impressions, clicks)
     by_position: dict[str, dict[int, list[int]]] = field(default_factory=dict)
-    # interleaving: impression -> team -> clicks
-    team_clicks: dict[str, dict[str, int]] = field(default_factory=dict)
+    per_visitor: dict[str, VisitorTotals] = field(default_factory=dict)
+    team_wins: TeamWins | None = None
     excluded_visitors: int = 0
+
+    @property
+    def visitors(self) -> dict[str, int]:
+        return {name: int(t.impressions.size) for name, t in self.per_visitor.items()}
+
+
+class _Scope:
+    """The experiment's rows, the window, the bot filter, and the served/clicked joins."""
+
+    def __init__(self, store: EventStore, experiment: str, since: float | None,
+                 until: float | None) -> None:
+        self.store, self.experiment, self.since, self.until = store, experiment, since, until
+        e = store.events
+        self.s, self.c = e.alias("s"), e.alias("c")
+        self.clicked_join = and_(self.c.c.type == "clicked",
+                                 self.c.c.impression_id == self.s.c.impression_id,
+                                 self.c.c.position == self.s.c.position)
+        self.bots: set[str] = set()
+
+    def rows(self, t: Any) -> list[Any]:
+        conds = [t.c.experiment == self.experiment, t.c.forced == false()]
+        if self.since is not None:
+            conds.append(t.c.served_at >= self.since)
+        if self.until is not None:
+            conds.append(t.c.served_at < self.until)
+        return conds
+
+    def served(self) -> list[Any]:
+        s = self.s
+        conds = [s.c.type == "served", *self.rows(s)]
+        if self.bots:
+            conds.append(or_(s.c.visitor.is_(None), s.c.visitor.not_in(sorted(self.bots))))
+        return conds
+
+    def minute(self, col: Any) -> Any:
+        # PostgreSQL's float-to-int cast rounds; SQLite's truncates (= floor for epoch times).
+        if self.store.engine.dialect.name == "sqlite":
+            return cast(col / 60, Integer)
+        return func.floor(col / 60)
+
+    def served_clicks(self) -> Any:
+        """Distinct (impression, position) clicks joined to what was served there."""
+        s = self.s
+        return (select(s.c.variant, s.c.team, s.c.visitor, s.c.impression_id, s.c.position)
+                .select_from(s.join(self.c, self.clicked_join)).where(*self.served())
+                .distinct().subquery())
+
+
+def _bots(conn: Connection, q: _Scope, max_clicks: int, max_impressions: int) -> set[str]:
+    s, c = q.s, q.c
+    bursts = []
+    base = [s.c.type == "served", s.c.visitor.is_not(None), *q.rows(s)]
+    if max_clicks > 0:
+        bursts.append(select(s.c.visitor).select_from(s.join(c, q.clicked_join)).where(*base)
+                      .group_by(s.c.visitor, q.minute(c.c.received_at))
+                      .having(func.count() > max_clicks))
+    if max_impressions > 0:
+        bursts.append(select(s.c.visitor).where(*base)
+                      .group_by(s.c.visitor, q.minute(s.c.served_at))
+                      .having(func.count(distinct(s.c.impression_id)) > max_impressions))
+    return {row[0] for query in bursts for row in conn.execute(query)}
+
+
+def _per_visitor(conn: Connection, q: _Scope, out: Counts) -> None:
+    s, c = q.s, q.c
+    # One pass over served rows, left-joined to their clicks: joining two grouped subqueries
+    # instead makes PostgreSQL nested-loop over visitors x visitors.
+    clicked_imp = case((c.c.impression_id.is_not(None), s.c.impression_id))
+    query = (select(s.c.variant, func.count(distinct(s.c.impression_id)),
+                    func.count(distinct(clicked_imp)))
+             .select_from(s.outerjoin(c, q.clicked_join)).where(*q.served())
+             # A visitor-less impression (should be forced, hence out already) forms one
+             # cluster of its own under the NULL visitor: counted, never silently dropped.
+             .group_by(s.c.variant, s.c.visitor))
+    rows: dict[str, list[tuple[int, int]]] = {}
+    for variant, n, k in conn.execute(query):
+        rows.setdefault(variant, []).append((n, k))
+    for variant, pairs in rows.items():
+        arr = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+        out.per_visitor[variant] = VisitorTotals(arr[:, 0], arr[:, 1])
+        out.impressions[variant] = int(arr[:, 0].sum())
+        out.clicked_impressions[variant] = int(arr[:, 1].sum())
+
+
+def _views_and_clicks(conn: Connection, q: _Scope, clicks: Any, out: Counts) -> None:
+    s, c = q.s, q.c
+    for variant, n in conn.execute(select(clicks.c.variant, func.count())
+                                   .group_by(clicks.c.variant)):
+        out.clicks[variant] = n
+    viewed = and_(c.c.type == "viewed", c.c.impression_id == s.c.impression_id)
+    for variant, n in conn.execute(
+            select(s.c.variant, func.count(distinct(s.c.impression_id)))
+            .select_from(s.join(c, viewed)).where(*q.served()).group_by(s.c.variant)):
+        out.views[variant] = n
+
+
+def _by_position(conn: Connection, q: _Scope, clicks: Any, out: Counts) -> None:
+    s = q.s
+    # Per variant, or per team for an interleaved list.
+    key = func.coalesce(s.c.team, s.c.variant)
+    for name, pos, n in conn.execute(
+            select(key, s.c.position, func.count(distinct(s.c.impression_id)))
+            .where(*q.served(), s.c.position.is_not(None)).group_by(key, s.c.position)):
+        out.by_position.setdefault(name, {})[pos] = [n, 0]
+    ckey = func.coalesce(clicks.c.team, clicks.c.variant)
+    for name, pos, n in conn.execute(select(ckey, clicks.c.position, func.count())
+                                     .group_by(ckey, clicks.c.position)):
+        out.by_position.setdefault(name, {}).setdefault(pos, [0, 0])[1] = n
+
+
+def _team_wins(conn: Connection, q: _Scope, clicks: Any) -> TeamWins | None:
+    teams = tuple(sorted(t for (t,) in conn.execute(
+        select(clicks.c.team).where(clicks.c.team.is_not(None)).distinct())))
+    if not teams:
+        return None
+    per_team = [func.sum(case((clicks.c.team == t, 1), else_=0)).label(f"t{i}")
+                for i, t in enumerate(teams)]
+    imp = (select(clicks.c.visitor, *per_team).where(clicks.c.team.is_not(None))
+           .group_by(clicks.c.visitor, clicks.c.impression_id).subquery())
+    cols = [imp.c[f"t{i}"] for i in range(len(teams))]
+    won: list[ColumnElement[Any]]
+    tie: ColumnElement[Any]
+    if len(cols) == 1:  # only one team got clicks: each of its impressions is a win
+        won, tie = [func.count()], literal(0)
+    else:
+        won = [func.sum(case((and_(*[col > o for o in cols if o is not col]), 1), else_=0))
+               for col in cols]
+        tie = func.sum(case((and_(*[cols[0] == o for o in cols[1:]]), 1), else_=0))
+    rows = conn.execute(select(*won, tie).group_by(imp.c.visitor)).all()
+    arr = np.asarray(rows, dtype=np.int64).reshape(-1, len(teams) + 1)
+    return TeamWins(teams, arr[:, :-1], arr[:, -1])
 
 
 def fetch_counts(store: EventStore, experiment: str, since: float | None, until: float | None,
                  *, max_clicks_per_minute: int = 0,
                  max_impressions_per_minute: int = 0) -> Counts:
     store.migrate()
-    e = store.events
-    s = e.alias("s")
-    c = e.alias("c")
-
-    def scope(t: Any) -> list[Any]:
-        conds = [t.c.experiment == experiment, t.c.forced == false()]
-        if since is not None:
-            conds.append(t.c.served_at >= since)
-        if until is not None:
-            conds.append(t.c.served_at < until)
-        return conds
-
-    def minute(col: Any) -> Any:
-        # PostgreSQL's float-to-int cast rounds; SQLite's truncates (= floor for epoch times).
-        if store.engine.dialect.name == "sqlite":
-            return cast(col / 60, Integer)
-        return func.floor(col / 60)
-
-    clicked_join = and_(c.c.type == "clicked", c.c.impression_id == s.c.impression_id,
-                        c.c.position == s.c.position)
-    bursts = []
-    if max_clicks_per_minute > 0:
-        bursts.append(select(s.c.visitor).select_from(s.join(c, clicked_join))
-                      .where(s.c.type == "served", s.c.visitor.is_not(None), *scope(s))
-                      .group_by(s.c.visitor, minute(c.c.received_at))
-                      .having(func.count() > max_clicks_per_minute))
-    if max_impressions_per_minute > 0:
-        bursts.append(select(s.c.visitor).where(s.c.type == "served", s.c.visitor.is_not(None),
-                                                *scope(s))
-                      .group_by(s.c.visitor, minute(s.c.served_at))
-                      .having(func.count(distinct(s.c.impression_id))
-                              > max_impressions_per_minute))
-    bots: set[str] = set()
+    q = _Scope(store, experiment, since, until)
     with store.engine.connect() as conn:
-        for query in bursts:
-            bots.update(row[0] for row in conn.execute(query))
-
-        def served_where(t: Any) -> list[Any]:
-            conds = [t.c.type == "served", *scope(t)]
-            if bots:
-                conds.append(or_(t.c.visitor.is_(None), t.c.visitor.not_in(sorted(bots))))
-            return conds
-
-        out = Counts(excluded_visitors=len(bots))
-        for variant, n in conn.execute(
-                select(s.c.variant, func.count(distinct(s.c.impression_id)))
-                .where(*served_where(s)).group_by(s.c.variant)):
-            out.impressions[variant] = n
-        # Distinct (impression, position) clicks joined to what was served there.
-        served_clicks = (select(s.c.variant, s.c.team, s.c.impression_id, s.c.position)
-                         .select_from(s.join(c, clicked_join)).where(*served_where(s))
-                         .distinct().subquery())
-        for variant, clicks, imps in conn.execute(
-                select(served_clicks.c.variant, func.count(),
-                       func.count(distinct(served_clicks.c.impression_id)))
-                .group_by(served_clicks.c.variant)):
-            out.clicks[variant], out.clicked_impressions[variant] = clicks, imps
-        viewed = and_(c.c.type == "viewed", c.c.impression_id == s.c.impression_id)
-        for variant, n in conn.execute(
-                select(s.c.variant, func.count(distinct(s.c.impression_id)))
-                .select_from(s.join(c, viewed)).where(*served_where(s)).group_by(s.c.variant)):
-            out.views[variant] = n
-        # By position: per variant, or per team for an interleaved list.
-        key = func.coalesce(s.c.team, s.c.variant)
-        for name, pos, n in conn.execute(
-                select(key, s.c.position, func.count(distinct(s.c.impression_id)))
-                .where(*served_where(s), s.c.position.is_not(None))
-                .group_by(key, s.c.position)):
-            out.by_position.setdefault(name, {})[pos] = [n, 0]
-        ckey = func.coalesce(served_clicks.c.team, served_clicks.c.variant)
-        for name, pos, n in conn.execute(
-                select(ckey, served_clicks.c.position, func.count())
-                .group_by(ckey, served_clicks.c.position)):
-            out.by_position.setdefault(name, {}).setdefault(pos, [0, 0])[1] = n
-        teams: dict[str, dict[str, int]] = defaultdict(dict)
-        for imp, team, n in conn.execute(
-                select(served_clicks.c.impression_id, served_clicks.c.team, func.count())
-                .where(served_clicks.c.team.is_not(None))
-                .group_by(served_clicks.c.impression_id, served_clicks.c.team)):
-            teams[imp][team] = n
-        out.team_clicks = dict(teams)
+        q.bots = _bots(conn, q, max_clicks_per_minute, max_impressions_per_minute)
+        out = Counts(excluded_visitors=len(q.bots))
+        clicks = q.served_clicks()
+        _per_visitor(conn, q, out)
+        _views_and_clicks(conn, q, clicks, out)
+        _by_position(conn, q, clicks, out)
+        out.team_wins = _team_wins(conn, q, clicks)
     return out
