@@ -179,10 +179,46 @@ def test_safe_url_keeps_only_http_links(value, base, expected):
     assert safe_url(value, base) == expected
 
 
-def test_format_date():
-    assert format_date("2026-05-02T19:45:00Z") == "2 May 2026"
+@pytest.mark.parametrize(("lang", "expected"), [
+    # What Chromium's Intl.DateTimeFormat(lang, {day, month: "short", year}) writes.
+    ("en", "Jun 12, 2026"), ("en-US", "Jun 12, 2026"), ("en-GB", "12 Jun 2026"),
+    ("EN-gb", "12 Jun 2026"), ("de", "12. Juni 2026"), ("de-CH", "12. Juni 2026"),
+    ("fr", "12 juin 2026"), ("ja", "2026年6月12日"),
+    ("xx", "Jun 12, 2026"), ("en-XY", "Jun 12, 2026"),  # unknown: English, as the widget
+    ("ru", "12 июн. 2026 г."),  # a plain space where CLDR 47 has U+202F
+])
+def test_format_date_follows_the_language(lang, expected):
+    assert format_date("2026-06-12T08:00:00Z", lang) == expected
+
+
+def test_format_date_is_the_utc_day_and_refuses_non_dates():
+    assert format_date("2026-05-02T19:45:00Z") == "May 2, 2026"
+    assert format_date("2026-06-12T23:30:00-02:00", "en-GB") == "13 Jun 2026"
+    assert format_date("2026-06-12", "en-GB") == "12 Jun 2026"
     assert format_date("not a date") is None
     assert format_date(None) is None
+
+
+def test_html_block_writes_dates_in_the_requested_language(client):
+    def dates(query: str) -> list[str]:
+        html = client.get(f"/v1/articles/space-1/related.html?limit=2{query}").get_data(
+            as_text=True)
+        return re.findall(r'<time datetime="2026-01-\d\dT00:00:00Z">([^<]*)</time>', html)
+
+    # space-2 (14 Jan) and space-3 (20 Jan) are space-1's neighbours in tests/data/tiny.jsonl.
+    assert sorted(dates("")) == ["Jan 14, 2026", "Jan 20, 2026"]
+    assert sorted(dates("&lang=en-GB")) == ["14 Jan 2026", "20 Jan 2026"]
+    assert sorted(dates("&lang=de")) == ["14. Jan. 2026", "20. Jan. 2026"]
+    framed = client.get("/v1/articles/space-1/related.html?frame=1&lang=de").get_data(
+        as_text=True)
+    assert '<html lang="de">' in framed
+
+
+@pytest.mark.parametrize("bad", ["e", "en_GB", "en-", "<b>", "x" * 40, "en-GB-" + "a" * 30])
+def test_html_block_refuses_a_malformed_lang(client, bad):
+    resp = client.get("/v1/articles/space-1/related.html", query_string={"lang": bad})
+    assert resp.status_code == 400
+    assert resp.get_json()["error"]["field"] == "lang"
 
 
 # -- /demo ---------------------------------------------------------------------------------

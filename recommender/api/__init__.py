@@ -19,6 +19,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         events,
         headers,
         health,
+        index,
         model_info,
         related,
         widget,
@@ -38,5 +39,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.register_blueprint(bp)
     for bp in (widget.bp, demo.bp):  # the site widget and the /demo news site
         app.register_blueprint(bp)
+    app.register_blueprint(index.bp)  # GET /: links for a new user
     headers.install_cors(app)
     return app

@@ -5,10 +5,11 @@ images the sample corpus points at (``/demo/images/<section>.svg``)."""
 from __future__ import annotations
 
 import re
+import shlex
 import zlib
 from typing import Any
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, current_app, render_template, request
 
 from recommender.api import headers
 from recommender.api.widget import format_date, safe_url
@@ -20,13 +21,15 @@ PREFIX = "/demo"
 bp = Blueprint("demo", __name__, url_prefix=PREFIX)
 
 PAGE_SIZE = 30
+DEMO_LANG = "en"  # <html lang> of demo_base.html: dates as the widget writes them there
 _SECTION_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
 # Sentences end in . ! or ? followed by a space and a capital or a quote.
 _SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"”’]))\s+(?=[A-Z\"“‘])")
 
 
 def _page(template: str, status: int = 200, **context: Any) -> Response:
-    return Response(render_template(template, **context), status=status, mimetype="text/html")
+    html = render_template(template, lang=DEMO_LANG, **context)
+    return Response(html, status=status, mimetype="text/html")
 
 
 def _message(title: str, text: str, status: int) -> Response:
@@ -37,14 +40,17 @@ def _model() -> Model | Response:
     try:
         return services().models.get()
     except ModelUnavailable as exc:
+        models = shlex.quote(str(current_app.config["MODELS_DIR"]))
         return _message("No model yet", f"{exc}. Train one with: recommender train --corpus "
-                        "data/sample/articles.jsonl --models models", 503)
+                        f"data/sample/articles.jsonl --models {models}", 503)
 
 
 def _view(article: dict[str, Any]) -> dict[str, Any]:
     view = dict(article)
     view["image"] = safe_url(article.get("image"), request.url_root)
-    view["date"] = format_date(article.get("published_at"))
+    view["date"] = format_date(article.get("published_at"), DEMO_LANG)
+    # The widget's lettered placeholder: shown when there is no image or it fails to load.
+    view["label"] = (article.get("section") or article.get("title") or "")[:1]
     return view
 
 

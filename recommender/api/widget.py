@@ -11,11 +11,13 @@ import gzip
 import json
 import re
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_skeleton
 from flask import Blueprint, Response, current_app, render_template, request
 
 from recommender.api import headers
@@ -94,17 +96,43 @@ def safe_url(value: Any, base: str | None = None) -> str | None:
     return None
 
 
-def format_date(value: Any) -> str | None:
+DATE_SKELETON = "yMMMd"  # CLDR's skeleton for Intl's {day: numeric, month: short, year: numeric}
+DEFAULT_LANG = "en"
+_LANG_RE = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
+# CLDR releases move between plain and no-break spaces (ru "2026 г."): plain on both sides.
+_ODD_SPACES = re.compile("[\u00a0\u202f]")
+
+
+@functools.lru_cache(maxsize=64)
+def date_locale(lang: str) -> Locale:
+    """The CLDR locale for a BCP 47 tag: ``de-CH``, else ``de``, else English, the way the
+    widget falls back when the browser knows no such language."""
+    parts = lang.split("-")
+    while parts:
+        try:
+            return Locale.parse("_".join(parts))
+        except (UnknownLocaleError, ValueError):
+            parts.pop()
+    return Locale.parse(DEFAULT_LANG)
+
+
+def format_date(value: Any, lang: str = DEFAULT_LANG) -> str | None:
+    """``published_at`` as the widget writes it for a page in ``lang``: the same CLDR
+    pattern (``Jun 12, 2026`` in en, ``12 Jun 2026`` in en-GB, ``12. Juni 2026`` in de), in UTC."""
     if not isinstance(value, str) or not value:
         return None
     try:
         when = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return f"{when.day} {when:%b %Y}"
+    if when.tzinfo is not None:
+        when = when.astimezone(UTC)
+    text = format_skeleton(DATE_SKELETON, when.date(), locale=date_locale(lang))
+    return _ODD_SPACES.sub(" ", text)
 
 
-def cards(items: list[dict[str, Any]], service_url: str) -> list[dict[str, Any]]:
+def cards(items: list[dict[str, Any]], service_url: str,
+          lang: str = DEFAULT_LANG) -> list[dict[str, Any]]:
     """What the template shows per item; every URL is vetted, every text left to autoescape."""
     out = []
     for position, it in enumerate(items, start=1):
@@ -114,7 +142,8 @@ def cards(items: list[dict[str, Any]], service_url: str) -> list[dict[str, Any]]
             "title": it.get("title") or "", "teaser": it.get("teaser"),
             "section": it.get("section"), "label": label,
             "url": safe_url(it.get("url")), "image": safe_url(it.get("image"), service_url),
-            "published_at": it.get("published_at"), "date": format_date(it.get("published_at")),
+            "published_at": it.get("published_at"),
+            "date": format_date(it.get("published_at"), lang),
         })
     return out
 
@@ -135,12 +164,22 @@ def _heading() -> str:
     return heading
 
 
+def _lang() -> str:
+    """The page's language (``lang=de-CH``), for dates written as the widget writes them."""
+    lang = request.args.get("lang") or DEFAULT_LANG
+    if len(lang) > 35 or not _LANG_RE.fullmatch(lang):
+        raise APIError(400, f"lang must be a language tag such as en, en-GB or de, got {lang!r}",
+                       field="lang")
+    return lang
+
+
 @bp.get("/v1/articles/<path:article_id>/related.html")
 def related_html(article_id: str) -> Response:
     """The block as HTML for server-side includes (``?frame=1``: a whole page for iframes)."""
     core_request = related_request(request.args, article_id=article_id)
     theme = _choice("theme", THEMES, "light")
     heading = _heading()
+    lang = _lang()
     with_css = parse_flag(request.args, "css", True)
     frame = parse_flag(request.args, "frame", False)
     result = related(services(), core_request)
@@ -151,7 +190,8 @@ def related_html(article_id: str) -> Response:
     else:
         html = render_template(
             "related_frame.html" if frame else "related_block.html",
-            payload=payload, cards=cards(payload["items"], service_url), theme=theme,
+            payload=payload, cards=cards(payload["items"], service_url, lang), theme=theme,
+            lang=lang,
             heading=heading, css_url=urljoin(service_url, "widget.css") if with_css else None,
             service_url=service_url, visitor=core_request.visitor,
             heading_id=f"rp-{uuid.uuid4().hex[:12]}",

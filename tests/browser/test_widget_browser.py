@@ -309,3 +309,28 @@ def test_demo_article_page_shows_the_widget_without_layout_shift(page, live_serv
     assert href.startswith(f"{live_server.service}/demo/articles/")
     assert page.errors.script_errors() == []
     screenshot(page, "demo-article")
+
+
+@pytest.mark.parametrize("lang", ["en", "en-GB", "de", "fr", "ja", "xx", ""])
+def test_widget_and_server_block_write_the_same_dates(page, live_server, lang):
+    """For one item and one page language, the widget (Intl in the browser) and related.html
+    (the server) show the same date text; "xx" and no lang both mean English."""
+    query = f"&lang={lang}" if lang else ""
+    block = live_server.get_text(f"/v1/articles/space-1/related.html?limit=4{query}")
+    live_server.harness.pages[f"dates-{lang}"] = (
+        f'<!doctype html><html{f" lang={lang!r}" if lang else ""}><head><meta charset="utf-8">'
+        f"<title>dates</title></head><body>{block}"
+        '<div data-related-posts data-article-id="space-1" data-limit="4"></div>'
+        f'<script async src="{live_server.service}/widget.js"></script></body></html>')
+    page.goto(f"{live_server.service}/pages/dates-{lang}")
+    ready(page)
+    read = """els => Object.fromEntries(els.map(c => [c.dataset.articleId,
+                                              c.querySelector("time").textContent]))"""
+    widget = page.eval_on_selector_all("[data-related-posts] .rp-card", read)
+    server = page.eval_on_selector_all(".rp-block[data-rp-server] .rp-card", read)
+    assert len(widget) == 4 and widget == server
+    if lang in ("en", "xx", ""):  # space-2 was published on 14 January 2026
+        assert widget["space-2"] == "Jan 14, 2026"
+    if lang == "de":
+        assert widget["space-2"] == "14. Jan. 2026"
+    assert page.errors.script_errors() == []

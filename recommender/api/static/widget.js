@@ -62,11 +62,15 @@
     (D.head || D.documentElement).appendChild(h("style", null, CSS, { id: "rp-styles" }));
   }
 
+  // The page's <html lang> (English when missing or unknown to the browser), in UTC: the same
+  // CLDR pattern related.html?lang= writes on the server (README "Widget", Dates).
   function formatDate(iso) {
-    var d = new Date(iso), f = { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" };
+    var d = new Date(iso), lang = D.documentElement.lang || "en";
     if (!iso || isNaN(d)) return null;
-    try { return d.toLocaleDateString(D.documentElement.lang || [], f); }
-    catch (e) { return d.toLocaleDateString([], f); }  // an invalid lang="..."
+    try { if (!Intl.DateTimeFormat.supportedLocalesOf(lang).length) lang = "en"; }
+    catch (e) { lang = "en"; }  // an invalid lang="..."
+    return new Intl.DateTimeFormat(lang, { day: "numeric", month: "short", year: "numeric",
+      timeZone: "UTC" }).format(d).replace(/[\u00a0\u202f]/g, " ");
   }
 
   function card(it, pos, o) {
