@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -11,7 +12,19 @@ from typing import Any
 import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
-DATASETS = REPO.parent / "shared" / "datasets"
+
+def _datasets() -> Path:
+    """``RECOMMENDER_DATASETS``, else ``../shared/datasets`` beside the checkout or its parent
+    (a git worktree sits one level deeper than the main checkout)."""
+    if os.environ.get("RECOMMENDER_DATASETS"):
+        return Path(os.environ["RECOMMENDER_DATASETS"])
+    for base in (REPO.parent, REPO.parent.parent):
+        if (base / "shared" / "datasets").is_dir():
+            return base / "shared" / "datasets"
+    return REPO.parent / "shared" / "datasets"
+
+
+DATASETS = _datasets()
 RESULTS = REPO / "benchmarks" / "results"
 
 
