@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import time
@@ -64,3 +65,16 @@ def write_table(name: str, title: str, header: list[str], rows: list[list[Any]],
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / name).write_text(text, encoding="utf-8")
     return text
+
+
+def real_corpus(name: str) -> list[dict[str, Any]]:
+    """Title and body of every article of a shared corpus ([] where it is absent)."""
+    path = DATASETS / name / "articles.jsonl"
+    if not path.exists():
+        return []
+    docs = []
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            rec = json.loads(line)
+            docs.append({"title": rec.get("title", ""), "body": rec.get("body", "")})
+    return docs

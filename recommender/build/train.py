@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from recommender.index import DEFAULT_METHOD, METHODS, SchedulerError, build_candidates
 from recommender.index import local as index
 from recommender.corpus import Corpus, CorpusError, read_corpus
 from recommender.artefact.model import encode_articles
@@ -24,7 +25,7 @@ _VECTORIZER_KEYS = {
     "max_features", "strip_accents",
 }
 _INDEX_KEYS = {"top_k", "max_block_cells", "neighbourhood", "neighbourhood_weight",
-               "hub_penalty"}
+               "hub_penalty", "method"}
 
 
 class TrainError(RuntimeError):
@@ -69,8 +70,11 @@ def train_params(config_data: Mapping[str, Any], source: str = "config") -> dict
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 10:
             raise TrainError(f"{source}: [index] {key} must be a number from 0 to 10")
         numbers[key] = float(value)
+    method = idx.get("method", DEFAULT_METHOD)
+    if method not in METHODS:
+        raise TrainError(f"{source}: [index] method must be one of {', '.join(METHODS)}")
     return {"vectorizer": vec, "index": {"top_k": top_k, "max_block_cells": cells,
-                                         "neighbourhood": size, **numbers}}
+                                         "neighbourhood": size, "method": method, **numbers}}
 
 
 def _packages() -> dict[str, str]:
@@ -98,6 +102,7 @@ def train_corpus(
     keep: int | None = None,
     protect: Iterable[str] = (),
     echo: Callable[[str], None] = lambda _msg: None,
+    scheduler: str | None = None,
 ) -> TrainResult:
     articles = corpus.articles
     vectorizer = ArticleVectorizer(**params["vectorizer"])
@@ -109,11 +114,15 @@ def train_corpus(
     echo(f"vocabulary: {matrix.shape[1]} terms")
     published = np.array([a.status == "published" for a in articles], dtype=bool)
     top_k = params["index"]["top_k"]
-    neighbors, scores = index.build_candidates(
-        matrix, top_k, candidates_mask=published,
-        max_block_cells=params["index"]["max_block_cells"],
-        progress=index.Progress("indexing", echo),
-    )
+    try:
+        neighbors, scores = build_candidates(
+            matrix, top_k, method=params["index"].get("method", DEFAULT_METHOD),
+            scheduler=scheduler, candidates_mask=published,
+            max_block_cells=params["index"]["max_block_cells"],
+            progress=index.Progress("indexing", echo),
+        )
+    except SchedulerError as exc:
+        raise TrainError(str(exc)) from None
     params_idx = params["index"]
     affinity = None
     if params_idx.get("neighbourhood", 0):
@@ -172,10 +181,11 @@ def train(
     keep: int | None = None,
     protect: Iterable[str] = (),
     echo: Callable[[str], None] = lambda _msg: None,
+    scheduler: str | None = None,
 ) -> TrainResult:
     params = train_params(config_data or {})
     corpus = read_corpus(corpus_path, skip_invalid=skip_invalid)
     for err in corpus.errors:
         echo(f"skipped {err}")
     return train_corpus(corpus, ModelStore(models_dir), params, publish=publish, keep=keep,
-                        protect=protect, echo=echo)
+                        protect=protect, echo=echo, scheduler=scheduler)

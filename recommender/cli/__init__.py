@@ -53,14 +53,18 @@ def main() -> None:
               type=click.IntRange(min=1), help="Versions kept on disk after publishing.")
 @click.option("--no-publish", is_flag=True, help="Write the version but do not publish it.")
 @experiments_option
+@click.option("--scheduler", envvar="RECOMMENDER_SCHEDULER", default=None,
+              metavar="tcp://HOST:8786", help="Run the candidate search on this Dask cluster.")
 def train_cmd(corpus: str, models_dir: str, config_path: str | None, skip_invalid: bool,
-              keep: int, no_publish: bool, experiments_path: str | None) -> None:
+              keep: int, no_publish: bool, experiments_path: str | None,
+              scheduler: str | None) -> None:
     """Train a model version from a corpus and publish it. Prints the version id last."""
     config = load_config(config_path)
     protect = protected_versions(experiments_path)
     try:
         result = train(corpus, models_dir, config, skip_invalid=skip_invalid,
-                       publish=not no_publish, keep=keep, protect=protect, echo=echo_err)
+                       publish=not no_publish, keep=keep, protect=protect, echo=echo_err,
+                       scheduler=scheduler)
     except (CorpusError, TrainError, ModelStoreError) as exc:
         raise click.ClickException(str(exc)) from None
     if result.skipped:

@@ -16,13 +16,18 @@ import scipy.sparse as sp
 from recommender.index.progress import ProgressFn
 
 METHODS = ("exact", "pruned")
+DEFAULT_METHOD = "exact"
+
+
+class SchedulerError(RuntimeError):
+    """The Dask scheduler cannot be reached or the distributed build failed."""
 
 
 def build_candidates(
     matrix: sp.csr_matrix,
     k: int = 50,
     *,
-    method: str = "exact",
+    method: str = DEFAULT_METHOD,
     scheduler: str | None = None,
     candidates_mask: np.ndarray | None = None,
     max_block_cells: int = 8_000_000,

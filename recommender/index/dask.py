@@ -12,12 +12,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from recommender.index import exact, pruned
+from recommender.index import SchedulerError, exact, pruned
 from recommender.index.progress import ProgressFn
-
-
-class SchedulerError(RuntimeError):
-    """The Dask scheduler cannot be reached or the distributed build failed."""
 
 
 def _exact_block(matrix: sp.csr_matrix, mask: np.ndarray | None, start: int, stop: int,
