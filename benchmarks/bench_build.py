@@ -22,6 +22,7 @@ import statistics
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -179,11 +180,11 @@ def main() -> None:
     note = environment(args)
     _warm_up()  # compile (or load numba's cache) once before the spawned runs
     corpora: list[tuple[str, Callable[[], list[dict[str, Any]]]]] = [
-        (f"synthetic {n}", lambda n=int(n): synthetic_docs(n)) for n in args.sizes.split(",")]
+        (f"synthetic {n}", partial(synthetic_docs, int(n))) for n in args.sizes.split(",")]
     if args.real:
         for name in ("reuters21578", "wikipedia-current-events"):
             if (DATASETS / name / "articles.jsonl").exists():
-                corpora.append((name, lambda name=name: real_corpus(name)))
+                corpora.append((name, partial(real_corpus, name)))
     rows = []
     for label, docs in corpora:
         X = _matrix(label, docs, args.matrix_cache)

@@ -92,7 +92,7 @@ def search_rows(rows: np.ndarray, r_ptr: np.ndarray, r_ind: np.ndarray, r_dat: n
                 p_ptr: np.ndarray, p_ind: np.ndarray, p_dat: np.ndarray,
                 f_ptr: np.ndarray, f_ind: np.ndarray, f_dat: np.ndarray,
                 f_norm: np.ndarray, n_freq_terms: int,
-                n_candidates: int, k: int, alpha: float, n_chunks: int,
+                n_candidates: int, k: int, alpha: np.float32, n_chunks: int,
                 out_idx: np.ndarray, out_sc: np.ndarray) -> None:
     """Top-k for ``rows``: accumulate rare-term scores over the postings ``p_*`` (rare terms'
     rows, allowed rows only), keep the best ``n_candidates`` by rare score plus
