@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -11,7 +13,19 @@ from typing import Any
 import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
-DATASETS = REPO.parent / "shared" / "datasets"
+
+def _datasets() -> Path:
+    """``RECOMMENDER_DATASETS``, else ``../shared/datasets`` beside the checkout or its parent
+    (a git worktree sits one level deeper than the main checkout)."""
+    if os.environ.get("RECOMMENDER_DATASETS"):
+        return Path(os.environ["RECOMMENDER_DATASETS"])
+    for base in (REPO.parent, REPO.parent.parent):
+        if (base / "shared" / "datasets").is_dir():
+            return base / "shared" / "datasets"
+    return REPO.parent / "shared" / "datasets"
+
+
+DATASETS = _datasets()
 RESULTS = REPO / "benchmarks" / "results"
 
 
@@ -51,3 +65,16 @@ def write_table(name: str, title: str, header: list[str], rows: list[list[Any]],
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / name).write_text(text, encoding="utf-8")
     return text
+
+
+def real_corpus(name: str) -> list[dict[str, Any]]:
+    """Title and body of every article of a shared corpus ([] where it is absent)."""
+    path = DATASETS / name / "articles.jsonl"
+    if not path.exists():
+        return []
+    docs = []
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            rec = json.loads(line)
+            docs.append({"title": rec.get("title", ""), "body": rec.get("body", "")})
+    return docs

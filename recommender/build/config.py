@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from recommender.index import DEFAULT_METHOD, METHODS
 from recommender.policy import PolicyError, load_policies
 from recommender.settings import BY_NAME as SERVICE_SETTINGS
 from recommender.vectorize import ArticleVectorizer, VectorizerError
@@ -26,7 +27,7 @@ KNOWN_TABLES = {
 VECTORIZER_KEYS = ("field_weights", "sublinear_tf", "stop_words", "ngram_range", "min_df",
                    "max_df", "max_features", "strip_accents", "languages")
 INDEX_KEYS = ("top_k", "max_block_cells", "neighbourhood", "neighbourhood_weight",
-              "hub_penalty")
+              "hub_penalty", "method")
 RETRAIN_KEYS = ("labels_from", "pairs", "k", "policy", "min_group_size", "keep", "gates")
 
 # Every gate, its default, and what it guards against. A bound of None switches a gate off.
@@ -155,6 +156,10 @@ def index_params(config_data: Mapping[str, Any], source: str = "config") -> dict
         if not _is_number(value) or not 0 <= value <= 10:
             raise ConfigError(f"{where} {key} must be a number from 0 to 10")
         out[key] = float(value)
+    method = idx.get("method", DEFAULT_METHOD)
+    if method not in METHODS:
+        raise ConfigError(f"{where} method must be one of {', '.join(METHODS)}, got {method!r}")
+    out["method"] = method
     return out
 
 

@@ -32,6 +32,7 @@ from recommender.build.protect import (
 )
 from recommender.common.progress import progress
 from recommender.corpus import Corpus, CorpusError, read_corpus
+from recommender.index import DEFAULT_METHOD, SchedulerError, build_candidates
 from recommender.index import local as index
 from recommender.vectorize import ArticleVectorizer, VectorizerError
 
@@ -107,14 +108,19 @@ def vectorize(corpus: Corpus, params: Mapping[str, Any],
 
 
 def candidates(matrix: sp.csr_matrix, published: np.ndarray, params: Mapping[str, Any],
-               echo: Echo) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+               echo: Echo, scheduler: str | None = None
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Stored top-K candidates and, when asked for, their neighbourhood affinity. The one
-    place training calls the index."""
+    place training calls the index; ``scheduler`` runs the search on a Dask cluster."""
     idx = params["index"]
-    with progress("indexing", echo) as tick:
-        neighbors, scores = index.build_candidates(
-            matrix, idx["top_k"], candidates_mask=published,
-            max_block_cells=idx["max_block_cells"], progress=tick)
+    try:
+        with progress("indexing", echo) as tick:
+            neighbors, scores = build_candidates(
+                matrix, idx["top_k"], method=idx.get("method", DEFAULT_METHOD),
+                scheduler=scheduler, candidates_mask=published,
+                max_block_cells=idx["max_block_cells"], progress=tick)
+    except SchedulerError as exc:
+        raise TrainError(str(exc)) from None
     if not idx.get("neighbourhood", 0):
         return neighbors, scores, None
     echo("scoring neighbourhoods")
@@ -166,6 +172,7 @@ def train_corpus(
     protect: Iterable[str] = (),
     experiments_path: str | None = None,
     source: Mapping[str, Any] | None = None,
+    scheduler: str | None = None,
     echo: Echo = lambda _msg: None,
 ) -> TrainResult:
     """Train on a read corpus and write one version; publish and prune when asked.
@@ -175,7 +182,7 @@ def train_corpus(
     """
     vectorizer, matrix = vectorize(corpus, params, echo)
     published = np.array([a.status == "published" for a in corpus.articles], dtype=bool)
-    neighbors, scores, affinity = candidates(matrix, published, params, echo)
+    neighbors, scores, affinity = candidates(matrix, published, params, echo, scheduler)
     arrays = ModelArrays(
         articles=[a.to_json() for a in corpus.articles], published=published,
         vocabulary=vectorizer.vocabulary_, idf=vectorizer.idf_, matrix=matrix,
@@ -203,6 +210,7 @@ def train(
     protect: Iterable[str] = (),
     experiments_path: str | None = None,
     source: Mapping[str, Any] | None = None,
+    scheduler: str | None = None,
     echo: Echo = lambda _msg: None,
 ) -> TrainResult:
     """Check the whole config (``config_name``: its file, for messages) and the experiments
@@ -218,4 +226,4 @@ def train(
     corpus = read_training_corpus(corpus_path, skip_invalid=skip_invalid, echo=echo)
     return train_corpus(corpus, ModelStore(models_dir), params, publish=publish, keep=keep,
                         protect=protect, experiments_path=experiments_path, source=source,
-                        echo=echo)
+                        scheduler=scheduler, echo=echo)

@@ -108,6 +108,9 @@ OPTIONS: dict[str, CliOption] = _declare(
               "Only articles with a label shared by at least this many articles count for "
               "precision.", "RECOMMENDER_MIN_GROUP_SIZE", DEFAULT_MIN_GROUP_SIZE,
               fallback="[retrain] min_group_size", click_args={"type": click.IntRange(min=1)}),
+    CliOption(("--scheduler",), "scheduler",
+              "Run the candidate search on this Dask cluster (tcp://HOST:8786).",
+              "RECOMMENDER_SCHEDULER", click_args={"metavar": "ADDRESS"}),
     CliOption(("--dry-run",), "dry_run",
               "Train in a temporary directory and report what would happen; the models "
               "directory is not touched.", "RECOMMENDER_DRY_RUN", click_args={"is_flag": True}),

@@ -1,1 +1,55 @@
-"""Index stage: every article's top-K candidates and their neighbourhood affinity."""
+"""Index stage: every article's top-K candidates and their neighbourhood affinity.
+
+:func:`build_candidates` picks the search: ``"exact"`` (every pair, chunked dense blocks)
+or ``"pruned"`` (candidates from the rarer terms, exact re-rank; ``pruned.py``), locally or
+on a Dask cluster (``scheduler="tcp://host:8786"``). The compiled search and Dask are
+imported only when used, so serving never loads them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from recommender.index.progress import ProgressFn
+
+METHODS = ("exact", "pruned")
+DEFAULT_METHOD = "exact"
+
+
+class SchedulerError(RuntimeError):
+    """The Dask scheduler cannot be reached or the distributed build failed."""
+
+
+def build_candidates(
+    matrix: sp.csr_matrix,
+    k: int = 50,
+    *,
+    method: str = DEFAULT_METHOD,
+    scheduler: str | None = None,
+    candidates_mask: np.ndarray | None = None,
+    max_block_cells: int = 8_000_000,
+    progress: ProgressFn | None = None,
+    **pruned_options: Any,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Top-k most similar rows for every row (self excluded): ``(neighbors, scores)``."""
+    if method not in METHODS:
+        raise ValueError(f"unknown index method {method!r} (known: {', '.join(METHODS)})")
+    if scheduler:
+        from recommender.index import dask
+
+        return dask.build_candidates(matrix, k, scheduler=scheduler, method=method,
+                                     candidates_mask=candidates_mask,
+                                     max_block_cells=max_block_cells, progress=progress,
+                                     **pruned_options)
+    if method == "exact":
+        from recommender.index import exact
+
+        return exact.build_candidates(matrix, k, candidates_mask=candidates_mask,
+                                      max_block_cells=max_block_cells, progress=progress)
+    from recommender.index import pruned
+
+    return pruned.build_candidates(matrix, k, candidates_mask=candidates_mask,
+                                   progress=progress, **pruned_options)

@@ -1,0 +1,165 @@
+"""Compiled (numba) loops of the pruned candidate search; see ``pruned.py`` for the idea.
+
+Each row is handled on its own (its accumulator, selection and re-rank), so a row's result
+does not depend on which block or thread computed it: a local and a distributed build agree.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+
+@nb.njit(inline="always")
+def _kth_largest(work: np.ndarray, m: int, c: int) -> float:
+    """The c-th largest of ``work[:m]`` (1-based c <= m), by quickselect; reorders ``work``."""
+    target = m - c  # position in ascending order
+    lo, hi = 0, m - 1
+    while lo < hi:
+        pivot = work[(lo + hi) // 2]
+        i, j = lo, hi
+        while i <= j:
+            while work[i] < pivot:
+                i += 1
+            while work[j] > pivot:
+                j -= 1
+            if i <= j:
+                work[i], work[j] = work[j], work[i]
+                i += 1
+                j -= 1
+        if target <= j:
+            hi = j
+        elif target >= i:
+            lo = i
+        else:
+            return work[target]
+    return work[target]
+
+
+@nb.njit(inline="always")
+def _select(keys: np.ndarray, ids: np.ndarray, m: int, c: int, work: np.ndarray,
+            out_pos: np.ndarray) -> int:
+    """Positions of the best ``c`` of ``keys[:m]`` (ties at the cut: the lower id)."""
+    if m <= c:
+        for t in range(m):
+            out_pos[t] = t
+        return m
+    for t in range(m):
+        work[t] = keys[t]
+    cut = _kth_largest(work, m, c)
+    size = 0
+    for t in range(m):
+        if keys[t] > cut:
+            out_pos[size] = t
+            size += 1
+    need = c - size
+    start = size
+    for t in range(m):
+        if keys[t] == cut:
+            # Keep the `need` lowest ids among the tied (insertion into a short sorted run).
+            y = ids[t]
+            end = size
+            if end - start == need:
+                if y >= ids[out_pos[end - 1]]:
+                    continue
+                end -= 1
+            else:
+                size += 1
+            pos = end
+            while pos > start and ids[out_pos[pos - 1]] > y:
+                out_pos[pos] = out_pos[pos - 1]
+                pos -= 1
+            out_pos[pos] = t
+    return size
+
+
+@nb.njit(inline="always")
+def _sort_best_first(keys: np.ndarray, ids: np.ndarray, m: int) -> None:
+    """Insertion sort of ``keys[:m]``/``ids[:m]``: higher key first, then lower id."""
+    for a in range(1, m):
+        key, idx = keys[a], ids[a]
+        pos = a
+        while pos > 0 and (keys[pos - 1] < key or (keys[pos - 1] == key and ids[pos - 1] > idx)):
+            keys[pos] = keys[pos - 1]
+            ids[pos] = ids[pos - 1]
+            pos -= 1
+        keys[pos] = key
+        ids[pos] = idx
+
+
+@nb.njit(parallel=True, cache=True)
+def search_rows(rows: np.ndarray, r_ptr: np.ndarray, r_ind: np.ndarray, r_dat: np.ndarray,
+                p_ptr: np.ndarray, p_ind: np.ndarray, p_dat: np.ndarray,
+                f_ptr: np.ndarray, f_ind: np.ndarray, f_dat: np.ndarray,
+                f_norm: np.ndarray, n_freq_terms: int,
+                n_candidates: int, k: int, alpha: np.float32, n_chunks: int,
+                out_idx: np.ndarray, out_sc: np.ndarray) -> None:
+    """Top-k for ``rows``: accumulate rare-term scores over the postings ``p_*`` (rare terms'
+    rows, allowed rows only), keep the best ``n_candidates`` by rare score plus
+    ``alpha * |f_i| |f_y|`` (the expected frequent-term part), re-score them exactly with the
+    frequent-term vectors ``f_*`` and keep the best k. Output row j belongs to ``rows[j]``.
+    """
+    n = f_norm.shape[0]
+    n_rows = rows.shape[0]
+    n_chunks = max(1, min(n_rows, n_chunks))
+    per = (n_rows + n_chunks - 1) // max(n_chunks, 1)
+    for chunk in nb.prange(n_chunks):
+        acc = np.zeros(n, np.float32)
+        seen = np.zeros(n, np.bool_)
+        touched = np.empty(n, np.int32)
+        keys = np.empty(n, np.float32)
+        work = np.empty(n, np.float32)
+        dense_f = np.zeros(n_freq_terms, np.float32)
+        cand = np.empty(n_candidates, np.int32)
+        exact = np.empty(n_candidates, np.float32)
+        pos = np.empty(n_candidates, np.int64)
+        best = np.empty(k, np.int32)
+        best_sc = np.empty(k, np.float32)
+        for j in range(chunk * per, min(n_rows, (chunk + 1) * per)):
+            i = rows[j]
+            m = 0
+            for a in range(r_ptr[i], r_ptr[i + 1]):
+                term = r_ind[a]
+                x = r_dat[a]
+                for b in range(p_ptr[term], p_ptr[term + 1]):
+                    y = p_ind[b]
+                    if not seen[y]:
+                        seen[y] = True
+                        touched[m] = y
+                        m += 1
+                    acc[y] += x * p_dat[b]
+            scale = alpha * f_norm[i]
+            kept = 0
+            for t in range(m):
+                y = touched[t]
+                if y != i:
+                    keys[kept] = acc[y] + scale * f_norm[y]
+                    touched[kept] = y
+                    kept += 1
+                else:
+                    seen[y] = False
+                    acc[y] = 0.0
+            size = _select(keys, touched, kept, n_candidates, work, pos)
+            for a in range(f_ptr[i], f_ptr[i + 1]):
+                dense_f[f_ind[a]] = f_dat[a]
+            for c in range(size):
+                y = touched[pos[c]]
+                cand[c] = y
+                s = acc[y]
+                for b in range(f_ptr[y], f_ptr[y + 1]):
+                    s += dense_f[f_ind[b]] * f_dat[b]
+                exact[c] = s
+            top = _select(exact, cand, size, k, work, pos)
+            for c in range(top):
+                best_sc[c] = exact[pos[c]]
+                best[c] = cand[pos[c]]
+            _sort_best_first(best_sc, best, top)
+            for c in range(top):
+                out_idx[j, c] = best[c]
+                out_sc[j, c] = best_sc[c]
+            for a in range(f_ptr[i], f_ptr[i + 1]):
+                dense_f[f_ind[a]] = 0.0
+            for t in range(kept):
+                y = touched[t]
+                seen[y] = False
+                acc[y] = 0.0

@@ -1,0 +1,100 @@
+"""The pruned (fast) candidate search against the exact one: recall, exact scores, order."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from benchmarks.common import synthetic_docs
+from recommender import index
+from recommender.index import exact, pruned
+from recommender.vectorize import ArticleVectorizer
+from tests.conftest import SAMPLE
+
+
+def recall(ref: np.ndarray, got: np.ndarray, k: int) -> float:
+    hits = total = 0
+    for a, b in zip(ref[:, :k], got[:, :k], strict=True):
+        a = a[a >= 0]
+        hits += len(np.intersect1d(a, b))
+        total += len(a)
+    return hits / max(total, 1)
+
+
+@pytest.fixture(scope="module")
+def synthetic() -> sp.csr_matrix:
+    return ArticleVectorizer().fit_transform(synthetic_docs(1500, seed=3))
+
+
+@pytest.fixture(scope="module")
+def sample() -> sp.csr_matrix:
+    with SAMPLE.open(encoding="utf-8") as fh:
+        docs = [json.loads(line) for line in fh if line.strip()]
+    return ArticleVectorizer().fit_transform(docs)
+
+
+def test_recall_against_exact_with_terms_really_pruned(synthetic):
+    ref, _ = exact.build_candidates(synthetic, 50)
+    df = np.bincount(synthetic.indices, minlength=synthetic.shape[1])
+    # A budget well below the corpus's whole product, so that frequent terms are cut.
+    budget = 0.3 * float((df.astype(np.float64) ** 2).sum()) / synthetic.shape[0]
+    parts = pruned.PrunedParts.of(synthetic, None, budget=budget)
+    assert parts.frequent.shape[1] > 0 and parts.df_cut < df.max()
+    got, _ = pruned.build_candidates(synthetic, 50, budget=budget)
+    assert recall(ref, got, 10) >= 0.995
+    assert recall(ref, got, 50) >= 0.98
+
+
+def test_default_budget_recall_on_the_sample_corpus(sample):
+    ref, _ = exact.build_candidates(sample, 20)
+    got, _ = index.build_candidates(sample, 20, method="pruned")
+    assert recall(ref, got, 10) >= 0.995
+    assert recall(ref, got, 20) >= 0.98
+
+
+def test_scores_are_exact_cosines_best_first(synthetic):
+    got, sc = pruned.build_candidates(synthetic, 30, df_cut=20, n_candidates=60)
+    rows = np.repeat(np.arange(synthetic.shape[0]), 30)
+    valid = got.ravel() >= 0
+    direct = np.asarray(synthetic[rows[valid]].multiply(synthetic[got.ravel()[valid]])
+                        .sum(axis=1)).ravel()
+    assert np.allclose(sc.ravel()[valid], direct, atol=1e-5)
+    assert (np.diff(sc, axis=1) <= 1e-7).all()  # best first
+    assert not (got == np.arange(synthetic.shape[0])[:, None]).any()  # never itself
+
+
+def test_candidates_mask_and_short_rows():
+    X = sp.csr_matrix(np.array([
+        [1, 1, 0, 0, 1], [1, 1, 0, 0, 1], [1, 0, 1, 0, 1], [0, 0, 0, 1, 1], [1, 1, 0, 0, 1],
+    ], dtype=np.float32))
+    X = sp.csr_matrix(X.multiply(1 / np.sqrt(X.multiply(X).sum(axis=1))))
+    mask = np.array([True, False, True, True, True])
+    # df_cut=1: every term is "frequent" and nothing comes from rare terms, so every row
+    # needs the exact fallback; the answer must still be the exact one.
+    for cut in (1, 2, 10):
+        got, sc = pruned.build_candidates(X, 3, candidates_mask=mask, df_cut=cut)
+        ref, ref_sc = exact.build_candidates(X, 3, candidates_mask=mask)
+        assert np.array_equal(got, ref), cut
+        assert np.allclose(sc, ref_sc, atol=1e-6)
+        assert 1 not in got
+
+
+def test_df_cut_keeps_the_rare_work_within_the_budget():
+    df = np.array([1, 1, 2, 3, 3, 5, 40, 90])
+    cut = pruned.choose_df_cut(df, 10, budget=3.0)  # 30 multiply-adds in all
+    rare = df[df <= cut]
+    assert (rare.astype(float) ** 2).sum() <= 30
+    nxt = df[df > cut].min()
+    assert (df[df <= nxt].astype(float) ** 2).sum() > 30
+    assert pruned.choose_df_cut(df, 10, budget=1e9) == 90
+
+
+def test_exact_method_is_the_exact_search(synthetic):
+    a, sa = index.build_candidates(synthetic, 10, method="exact", max_block_cells=100_000)
+    b, sb = exact.build_candidates(synthetic, 10, max_block_cells=100_000)
+    assert np.array_equal(a, b) and np.array_equal(sa, sb)
+    with pytest.raises(ValueError, match="unknown index method"):
+        index.build_candidates(synthetic, 10, method="approx")
