@@ -15,11 +15,15 @@ COPY data/sample ./data/sample
 RUN pip install --no-cache-dir . \
  && groupadd --system --gid 10001 app && useradd --system --uid 10001 --gid app --home-dir /app --no-create-home app \
  && mkdir -p /models && chown app:app /models
+# Runs the command as is for a non-root user; started as root, makes /models usable and drops
+# to 10001 (docker/entrypoint.sh; README, Container).
+COPY docker/entrypoint.sh /usr/local/bin/recommender-entrypoint
 
 USER 10001:10001
 VOLUME ["/models"]
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
   CMD ["python", "-c", "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2).status == 200 else 1)"]
+ENTRYPOINT ["/usr/local/bin/recommender-entrypoint"]
 # Heartbeat files on tmpfs: the overlay filesystem can stall them and get workers killed.
 CMD ["gunicorn", "--worker-tmp-dir", "/dev/shm", "recommender.api:create_app()"]
