@@ -170,7 +170,7 @@ def main() -> None:
         rows.append([f"ab report, {args.report_visitors:,} visitors ({stored:,} events), "
                      "SQLite", f"{seconds:.2f} s", ""])
         if args.postgres:
-            from tests.test_ab_support import postgres_schema
+            from tests.support.ab import postgres_schema
 
             with postgres_schema() as url:
                 rate = _writer_rate(url, 50_000)

@@ -14,13 +14,8 @@ import pytest
 
 from recommender.api import create_app
 from recommender.build.train import train
-
-# Re-exported for the modules that import them from here (the lead removes these at merge).
-from tests.support.ci import IN_CI, require
 from tests.support.env import clear_recommender_env
-from tests.support.paths import DATA, REPO, SAMPLE, TINY
-
-__all__ = ["DATA", "IN_CI", "REPO", "SAMPLE", "TINY", "require"]
+from tests.support.paths import TINY
 
 
 @pytest.fixture(autouse=True)

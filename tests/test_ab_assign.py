@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from recommender.experiments import parse_experiments, pick_variant, team_draft, unit_fraction
-from tests.test_ab_support import app_with, flush, scrambled_version, two_arm
+from tests.support.ab import app_with, flush, scrambled_version, two_arm
 
 
 def _exp(weights=(50, 50), salt="s"):

@@ -16,7 +16,7 @@ from recommender.experiments import (
     load_experiments,
     parse_experiments,
 )
-from tests.test_ab_support import experiments_toml, two_arm, write_experiments
+from tests.support.ab import experiments_toml, two_arm, write_experiments
 
 
 def _parse(experiments, **kwargs):
@@ -134,7 +134,7 @@ def test_holder_refuses_a_broken_file_at_start(tmp_path: Path) -> None:
 
 def test_app_start_fails_cleanly_on_a_bad_experiments_file(models_dir: Path,
                                                            tmp_path: Path) -> None:
-    from tests.test_ab_support import make_app
+    from tests.support.ab import make_app
 
     path = write_experiments(tmp_path / "e.toml", [two_arm(b_model="20200101T000000.000Z-aaaaaa")])
     with pytest.raises(ExperimentsError, match="no such model version"):

@@ -13,8 +13,8 @@ import pytest
 from recommender.analysis import build_report, fetch_counts, format_table, stats
 from recommender.cli import main
 from recommender.events import EventStore
-from tests.conftest import require
-from tests.test_ab_support import postgres_available, postgres_schema, two_arm, write_experiments
+from tests.support.ab import postgres_available, postgres_schema, two_arm, write_experiments
+from tests.support.ci import require
 
 T0 = 1_790_000_000.0  # served_at of the test impressions
 

@@ -5,7 +5,7 @@ import pytest
 from recommender.api import create_app
 from recommender.artefact.store import ModelStore
 from recommender.build.train import train
-from tests.conftest import TINY
+from tests.support.paths import TINY
 
 
 def ids(resp):

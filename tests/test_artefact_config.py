@@ -10,7 +10,7 @@ import pytest
 from recommender.artefact.store import ModelStore
 from recommender.build.train import TrainError, train
 from recommender.cli import main
-from tests.conftest import TINY
+from tests.support.paths import TINY
 
 
 def _config(tmp_path: Path, text: str) -> Path:

@@ -18,7 +18,7 @@ from recommender.artefact.store import ModelStore, ModelStoreError
 from recommender.artefact.writer import write_model
 from recommender.build.train import train
 from recommender.cli import main
-from tests.conftest import REPO, TINY
+from tests.support.paths import REPO, TINY
 from tests.test_evaluate_cli import labelled_copy
 
 

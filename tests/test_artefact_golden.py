@@ -13,7 +13,7 @@ import pytest
 from recommender.api import create_app
 from recommender.artefact.model import Model
 from recommender.artefact.store import ModelStore
-from tests.conftest import DATA
+from tests.support.paths import DATA
 
 GOLDEN = DATA / "golden-v1"
 EXPECTED: dict[str, Any] = json.loads((GOLDEN / "expected.json").read_text(encoding="utf-8"))

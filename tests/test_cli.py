@@ -2,7 +2,7 @@ import json
 
 from recommender.artefact.store import ModelStore
 from recommender.cli import main
-from tests.conftest import TINY
+from tests.support.paths import TINY
 
 
 def test_train_prints_version_last_and_publishes(runner, tmp_path):

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from recommender.corpus import CorpusError, CorpusSource, detect_format, read_corpus
-from tests.conftest import require
-from tests.test_ab_support import postgres_available
+from tests.support.ab import postgres_available
+from tests.support.ci import require
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 ROWS = [

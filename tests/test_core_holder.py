@@ -14,7 +14,7 @@ from recommender.api import create_app
 from recommender.artefact.store import POINTER, ModelStore
 from recommender.build.train import train
 from recommender.serving import ModelHolder, ModelUnavailable
-from tests.conftest import TINY
+from tests.support.paths import TINY
 
 
 def _slow(seconds: float) -> Any:

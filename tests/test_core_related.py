@@ -22,8 +22,8 @@ from recommender.serving import (
     related,
 )
 from recommender.serving.policies import load_registry
-from tests.conftest import REPO
-from tests.test_ab_support import two_arm, write_experiments
+from tests.support.ab import two_arm, write_experiments
+from tests.support.paths import REPO
 
 SECRET = b"k" * 32
 NOW = 1_800_000_000.0

@@ -5,7 +5,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tests.conftest import REPO, require
+from tests.support.ci import require
+from tests.support.paths import REPO
 
 
 def test_dockerfile_passes_hadolint():

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from recommender.cli import main
 from recommender.settings import SETTINGS
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 ENV_RE = re.compile(r"RECOMMENDER_[A-Z][A-Z0-9_]*[A-Z0-9]")
 

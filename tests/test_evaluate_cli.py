@@ -10,7 +10,7 @@ from recommender.artefact.store import ModelStore
 from recommender.build.train import train
 from recommender.cli import main
 from recommender.evaluate import evaluate_model, read_label_groups, render_html
-from tests.conftest import TINY
+from tests.support.paths import TINY
 
 
 def labelled_copy(tmp_path):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_ab_support import app_with, event, flush, two_arm
+from tests.support.ab import app_with, event, flush, two_arm
 
 
 @pytest.fixture
@@ -103,7 +103,7 @@ def test_impression_from_another_secret_or_too_old_is_refused(models_dir, tmp_pa
 
 def test_short_secret_is_a_settings_error(models_dir) -> None:
     from recommender.settings import SettingsError
-    from tests.test_ab_support import make_app
+    from tests.support.ab import make_app
 
     with pytest.raises(SettingsError, match="IMPRESSION_SECRET"):
         make_app(models_dir, IMPRESSION_SECRET="short")
@@ -174,7 +174,7 @@ def test_read_only_models_dir_needs_an_explicit_secret(models_dir: Path, tmp_pat
                                                          monkeypatch) -> None:
     from recommender.api import wiring as events_api
     from recommender.settings import SettingsError
-    from tests.test_ab_support import make_app, write_experiments
+    from tests.support.ab import make_app, write_experiments
 
     def read_only(directory):
         raise PermissionError(13, "Permission denied", str(directory))

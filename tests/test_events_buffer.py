@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from recommender.events import EventBuffer
-from tests.test_ab_support import app_with, event, flush, two_arm
+from tests.support.ab import app_with, event, flush, two_arm
 
 
 class FlakyStore:

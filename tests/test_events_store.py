@@ -18,8 +18,8 @@ from sqlalchemy import func, inspect, select
 
 from recommender.events import EventStore, EventStoreError, normalise_url
 from recommender.events.schema import SCHEMA_VERSION
-from tests.conftest import require
-from tests.test_ab_support import postgres_available, postgres_schema, two_arm, write_experiments
+from tests.support.ab import postgres_available, postgres_schema, two_arm, write_experiments
+from tests.support.ci import require
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -114,7 +114,7 @@ def test_gunicorn_graceful_shutdown_flushes_the_buffer(models_dir: Path, tmp_pat
 
 def test_service_writes_events_to_postgresql(models_dir: Path, tmp_path: Path) -> None:
     from recommender.analysis import fetch_counts
-    from tests.test_ab_support import app_with, event, flush
+    from tests.support.ab import app_with, event, flush
 
     require(postgres_available(), "PostgreSQL at 127.0.0.1:5432 (database test)")
     with postgres_schema() as url:

@@ -107,7 +107,7 @@ def test_neither_title_nor_body_is_refused(client):
 
 
 def test_readme_says_title_or_body_is_enough():
-    from tests.conftest import REPO
+    from tests.support.paths import REPO
 
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     row = next(line for line in readme.splitlines() if line.startswith("| `POST /v1/related`"))

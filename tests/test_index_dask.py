@@ -16,7 +16,7 @@ import scipy.sparse as sp
 from sklearn.preprocessing import normalize
 
 from recommender import index
-from tests.conftest import require
+from tests.support.ci import require
 
 HAVE_DASK = importlib.util.find_spec("distributed") is not None
 

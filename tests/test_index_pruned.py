@@ -12,7 +12,7 @@ from benchmarks.common import synthetic_docs
 from recommender import index
 from recommender.index import exact, pruned
 from recommender.vectorize import ArticleVectorizer
-from tests.conftest import SAMPLE
+from tests.support.paths import SAMPLE
 
 
 def recall(ref: np.ndarray, got: np.ndarray, k: int) -> float:

@@ -12,7 +12,7 @@ from recommender.api import create_app
 from recommender.serving import assignment
 from recommender.serving.request import Assignment
 from recommender.settings import SettingsError
-from tests.conftest import TINY
+from tests.support.paths import TINY
 
 
 def ids(resp) -> list[str]:

@@ -7,11 +7,7 @@ import os
 import pytest
 
 from tests.support.env import clear_recommender_env
-from tests.support.policy_models import NOW, art, ids, make_model
-
-# Old import path of the policy helpers, for branches written before they moved to
-# tests/support (the lead removes this at merge).
-__all__ = ["NOW", "art", "ids", "make_model"]
+from tests.support.policy_models import art, make_model
 
 
 def test_make_model_ranks_by_shared_words() -> None:

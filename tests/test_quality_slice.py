@@ -7,7 +7,7 @@ must beat scikit-learn's plain TfidfVectorizer measured on the same slice in thi
 import pytest
 
 from benchmarks import quality
-from tests.conftest import require
+from tests.support.ci import require
 
 SLICE = 1500
 

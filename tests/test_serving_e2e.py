@@ -19,7 +19,8 @@ import pytest
 import requests
 
 from recommender.build.train import train
-from tests.conftest import REPO, TINY, require
+from tests.support.ci import require
+from tests.support.paths import REPO, TINY
 
 BIN = Path(sys.executable).parent
 

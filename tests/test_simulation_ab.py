@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from werkzeug.serving import make_server
 
 from recommender.cli import main
-from tests.test_ab_support import flush, make_app, scrambled_version, two_arm, write_experiments
+from tests.support.ab import flush, make_app, scrambled_version, two_arm, write_experiments
 
 ARTICLES = [f"{topic}-{i}" for topic in ("space", "bake", "vote") for i in (1, 2, 3)]
 P_RELATED, P_UNRELATED = 0.35, 0.03

@@ -14,7 +14,7 @@ import pytest
 from recommender.api import create_app
 from recommender.cli import main
 from recommender.events import EventStoreError
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 EXPERIMENT = """
 [[experiments]]

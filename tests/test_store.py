@@ -6,7 +6,7 @@ import pytest
 from recommender.artefact.model import Model
 from recommender.artefact.store import ModelStore, ModelStoreError
 from recommender.build.train import TrainError, train
-from tests.conftest import TINY
+from tests.support.paths import TINY
 
 
 def test_round_trip_matches_fresh_vectors(tmp_path):

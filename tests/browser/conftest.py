@@ -23,7 +23,8 @@ from werkzeug.wrappers import Request, Response
 
 from recommender.api import create_app
 from recommender.build.train import train
-from tests.conftest import REPO, require
+from tests.support.ci import require
+from tests.support.paths import REPO
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -11,7 +11,7 @@ from typing import Any
 
 from recommender.api import create_app
 from recommender.build.train import train
-from tests.conftest import TINY
+from tests.support.paths import TINY
 
 PG_BASE = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
