@@ -10,9 +10,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import orjson
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app
 
+from recommender.api.body import json_body
 from recommender.api.errors import APIError
 from recommender.api.jsonresp import json_response
 from recommender.api.wiring import ABServices, services
@@ -88,10 +88,7 @@ def _row(i: int, ev: Any, ab: ABServices, now: float) -> dict[str, Any]:
 @bp.post("/events")
 def post_events() -> Response:
     ab: ABServices = current_app.extensions["recommender.ab"]
-    try:
-        data = orjson.loads(request.get_data(cache=False))
-    except orjson.JSONDecodeError as exc:
-        raise APIError(400, f"body must be JSON ({exc})", field="events") from None
+    data = json_body("events")
     events = data.get("events") if isinstance(data, dict) else None
     if not isinstance(events, list):
         raise APIError(400, 'body must be an object {"events": [...]}', field="events")

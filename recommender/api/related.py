@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, request
 
 from recommender.api import headers
+from recommender.api.body import json_body
 from recommender.api.errors import APIError
 from recommender.api.jsonresp import json_response
 from recommender.api.params import related_request
@@ -50,7 +51,9 @@ def _unseen_doc(data: dict[str, Any]) -> dict[str, Any]:
 
 @bp.post("/related")
 def related_text() -> Response:
-    data = request.get_json(silent=True)
+    if not request.is_json:
+        raise APIError(400, "request body must be JSON (Content-Type: application/json)")
+    data = json_body()
     if not isinstance(data, dict):
         raise APIError(400, "request body must be a JSON object with title and/or body")
     doc = _unseen_doc(data)
