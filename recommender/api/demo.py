@@ -26,7 +26,8 @@ _SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"”’]))\s+(?=[A-Z\"“�
 
 
 def _page(template: str, status: int = 200, **context: Any) -> Response:
-    return Response(render_template(template, **context), status=status, mimetype="text/html")
+    resp = Response(render_template(template, **context), status=status, mimetype="text/html")
+    return headers.html(resp, "demo")
 
 
 def _message(title: str, text: str, status: int) -> Response:

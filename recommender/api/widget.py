@@ -157,5 +157,5 @@ def related_html(article_id: str) -> Response:
             heading_id=f"rp-{uuid.uuid4().hex[:12]}",
         )
     # The markup also depends on the display parameters and the public base URL.
-    return headers.related(Response(html, mimetype="text/html"), result,
-                           request.query_string.decode("latin-1"), service_url)
+    resp = headers.html(Response(html, mimetype="text/html"), "frame" if frame else "block")
+    return headers.related(resp, result, request.query_string.decode("latin-1"), service_url)

@@ -66,7 +66,9 @@ def _ab(cfg: dict[str, Any], models_dir: Path) -> ABServices:
                                                                   cfg["EXPERIMENTS_FILE"])
     store = EventStore(cfg["EVENTS_URL"] or default_url(models_dir))
     buffer = EventBuffer(store, capacity=cfg["EVENTS_BUFFER"], batch_size=cfg["EVENTS_BATCH"],
-                         flush_interval=cfg["EVENTS_FLUSH_INTERVAL"])
+                         flush_interval=cfg["EVENTS_FLUSH_INTERVAL"],
+                         spill_dir=cfg["EVENTS_SPILL_DIR"] or models_dir / "events-spill")
+    buffer.recover()  # events a previous shutdown could not write
     return ABServices(ImpressionSigner(secret), store, buffer)
 
 

@@ -71,6 +71,19 @@ def encode_articles(articles: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, 
     return np.frombuffer(b"".join(parts), dtype=np.uint8), offsets
 
 
+def _check_neighbors(base: Path, neighbors: np.ndarray, scores: np.ndarray, rows: int) -> None:
+    """Refuse at load what would fail every request later: checksums only prove the file is
+    the one written, not that the writer was right (rows are -1 for "none", else 0..n-1)."""
+    if neighbors.ndim != 2 or scores.shape != neighbors.shape:
+        raise ModelStoreError(f"{base / 'neighbors.npy'}: shape {neighbors.shape} does not "
+                              f"match scores.npy {scores.shape}")
+    if not np.issubdtype(neighbors.dtype, np.integer):
+        raise ModelStoreError(f"{base / 'neighbors.npy'}: dtype {neighbors.dtype} is not integer")
+    if neighbors.size and (int(neighbors.min()) < -1 or int(neighbors.max()) >= rows):
+        raise ModelStoreError(f"{base / 'neighbors.npy'}: rows must be -1 or 0 to {rows - 1}, "
+                              f"found {int(neighbors.min())} to {int(neighbors.max())}")
+
+
 class Model:
     """Everything one model version needs at serve time. Arrays are memory-mapped."""
 
@@ -132,6 +145,7 @@ class Model:
         affinity = arr("affinity.npy") if "affinity.npy" in manifest.get("files", {}) else None
         if len(articles) != shape[0] or neighbors.shape[0] != shape[0]:
             raise ModelStoreError(f"{base}: arrays and articles disagree on the article count")
+        _check_neighbors(base, neighbors, scores, shape[0])
 
         def vectorizer() -> ArticleVectorizer:
             try:

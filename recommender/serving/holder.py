@@ -83,6 +83,14 @@ class ModelHolder:
             self._lock.release()
         return None
 
+    def reload(self) -> tuple[Model | None, str | None]:
+        """Follow the pointer now, whatever the interval (an operator's request)."""
+        with self._lock:
+            self._watcher.poll()
+            self._attempted = True
+            self._follow_pointer()
+        return self._current, self._error
+
     def _follow_pointer(self) -> None:
         version, problem, unreadable = self._read_pointer()
         if version is None:
