@@ -21,8 +21,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         events,
         headers,
         health,
+        metrics,
         model_info,
+        openapi,
         related,
+        requestlog,
         widget,
         wiring,
     )
@@ -39,8 +42,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     body.install(app)  # chunked bodies over MAX_CONTENT_LENGTH: 413
     for bp in (health.bp, related.bp, model_info.bp, events.bp, admin.bp):
         app.register_blueprint(bp)
-    for bp in (widget.bp, demo.bp):  # the site widget and the /demo news site
+    for bp in (widget.bp, demo.bp, openapi.bp):  # the site widget and the /demo news site
         app.register_blueprint(bp)
     headers.install_cors(app)
     headers.install_security(app)
+    metrics.install(app)  # GET /metrics; per-request figures
+    requestlog.install(app)  # one JSON line per request, X-Request-Id
     return app

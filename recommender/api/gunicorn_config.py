@@ -40,3 +40,32 @@ def worker_exit(server, worker):  # noqa: ARG001 - gunicorn's hook signature
     from recommender.events.buffer import close_all
 
     close_all()
+
+
+# -- metrics and logs (issue 12) -------------------------------------------------------------
+# prometheus-client's multiprocess mode: every worker writes its figures under one directory
+# and GET /metrics, answered by any worker, adds them up. It must be set before a worker
+# imports prometheus_client; a fresh directory per master when the operator sets none.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    import tempfile
+
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="recommender-metrics-")
+# The app writes one JSON line per request (without query strings, which carry visitor ids);
+# gunicorn's own access log stays available through RECOMMENDER_ACCESS_LOG.
+if "RECOMMENDER_ACCESS_LOG" not in os.environ:
+    accesslog = None
+
+
+def when_ready(server):  # noqa: ARG001 - gunicorn's hook signature
+    """Figures of an earlier run in an operator-set directory would be added to this one's."""
+    import glob
+
+    for path in glob.glob(os.path.join(os.environ["PROMETHEUS_MULTIPROC_DIR"], "*.db")):
+        os.unlink(path)
+
+
+def child_exit(server, worker):  # noqa: ARG001 - gunicorn's hook signature
+    """A dead worker's live gauges (pending events, served model) must not linger."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

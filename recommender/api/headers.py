@@ -106,6 +106,11 @@ def unauthorized(resp: Response) -> Response:
     return resp
 
 
+def request_id(resp: Response, rid: str) -> Response:
+    resp.headers["X-Request-Id"] = rid
+    return resp
+
+
 def install_security(app: Flask) -> None:
     @app.after_request
     def _security(resp: Response) -> Response:

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
-from recommender.api import headers
+from recommender.api import headers, metrics
 from recommender.api.body import json_body
 from recommender.api.errors import APIError
 from recommender.api.jsonresp import json_response
@@ -20,6 +20,7 @@ bp = Blueprint("related", __name__, url_prefix="/v1")
 @bp.get("/articles/<path:article_id>/related")
 def related(article_id: str) -> Response:
     result = core_related(services(), related_request(request.args, article_id=article_id))
+    metrics.served(result)
     return headers.related(json_response(result.payload), result)
 
 
@@ -58,4 +59,5 @@ def related_text() -> Response:
         raise APIError(400, "request body must be a JSON object with title and/or body")
     doc = _unseen_doc(data)
     result = core_related(services(), related_request(data, doc=doc))
+    metrics.served(result)
     return headers.posted(json_response(result.payload), result)

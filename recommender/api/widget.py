@@ -18,7 +18,7 @@ from urllib.parse import urljoin, urlsplit
 
 from flask import Blueprint, Response, current_app, render_template, request
 
-from recommender.api import headers
+from recommender.api import headers, metrics
 from recommender.api.errors import APIError
 from recommender.api.params import parse_flag, related_request
 from recommender.api.wiring import services
@@ -144,6 +144,7 @@ def related_html(article_id: str) -> Response:
     with_css = parse_flag(request.args, "css", True)
     frame = parse_flag(request.args, "frame", False)
     result = related(services(), core_request)
+    metrics.served(result)
     payload = result.payload
     service_url = request.url_root  # the public base, with any mount prefix
     if not payload["items"]:
