@@ -110,6 +110,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("IMPRESSION_SECRET", None, _optional_path,
             "Key signing impression ids (set the same value on every replica; default: a "
             "random key kept in MODELS_DIR/.impression-secret)."),
+    Setting("IMPRESSION_SECRET_PREVIOUS", None, _optional_path,
+            "The key used before IMPRESSION_SECRET, still accepted when verifying (set it "
+            "while rotating the secret, for IMPRESSION_MAX_AGE seconds)."),
     Setting("IMPRESSION_MAX_AGE", 172_800, _positive_int,
             "Seconds after serving during which events for an impression are accepted."),
     Setting("ADMIN_TOKEN", None, _optional_path,

@@ -87,3 +87,26 @@ def test_deeply_nested_json_is_a_400_on_post_events(client, depth: int) -> None:
 def test_moderately_nested_bodies_still_work(client) -> None:
     resp = client.post("/v1/related", json={"title": "moon rocket", "tags": ["space"]})
     assert resp.status_code == 200 and resp.get_json()["items"]
+
+
+def test_a_rotated_secret_still_accepts_ids_signed_with_the_previous_one() -> None:
+    old, new = b"o" * 32, b"n" * 32
+    issued_before = ImpressionSigner(old).issue("exp", "a", "src")
+    rotated = ImpressionSigner(new, (old,))
+    assert rotated.verify(issued_before, max_age=60).variant == "a"
+    assert ImpressionSigner(new).verify(rotated.issue("e", "b", "s"), max_age=60).variant == "b"
+    with pytest.raises(ImpressionError, match="not issued"):
+        ImpressionSigner(new).verify(issued_before, max_age=60)  # after the rotation window
+
+
+def test_previous_secret_setting_reaches_the_signer(models_dir) -> None:
+    from recommender.api import create_app
+
+    old = create_app({"MODELS_DIR": str(models_dir), "TESTING": True,
+                      "IMPRESSION_SECRET": "o" * 20})
+    token = old.extensions["recommender.ab"].signer.issue(None, None, "space-1")
+    rotated = create_app({"MODELS_DIR": str(models_dir), "TESTING": True,
+                          "IMPRESSION_SECRET": "n" * 20, "IMPRESSION_SECRET_PREVIOUS": "o" * 20})
+    ev = {"type": "clicked", "impression_id": token, "article_id": "a", "position": 1,
+          "ts": "2026-11-29T03:00:00Z"}
+    assert rotated.test_client().post("/v1/events", json={"events": [ev]}).status_code == 202

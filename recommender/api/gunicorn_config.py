@@ -46,14 +46,16 @@ def worker_exit(server, worker):  # noqa: ARG001 - gunicorn's hook signature
 # prometheus-client's multiprocess mode: every worker writes its figures under one directory
 # and GET /metrics, answered by any worker, adds them up. It must be set before a worker
 # imports prometheus_client; a fresh directory per master when the operator sets none.
+_metrics_tmp = None
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     import tempfile
 
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="recommender-metrics-")
+    _metrics_tmp = tempfile.mkdtemp(prefix="recommender-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_tmp
 # The app writes one JSON line per request (without query strings, which carry visitor ids);
 # gunicorn's own access log stays available through RECOMMENDER_ACCESS_LOG.
 if "RECOMMENDER_ACCESS_LOG" not in os.environ:
-    accesslog = None
+    accesslog = None  # type: ignore[assignment]
 
 
 def when_ready(server):  # noqa: ARG001 - gunicorn's hook signature
@@ -69,3 +71,18 @@ def child_exit(server, worker):  # noqa: ARG001 - gunicorn's hook signature
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):  # noqa: ARG001 - gunicorn's hook signature
+    """Remove the metrics directory this master made (an operator's own is left alone)."""
+    if _metrics_tmp is not None:
+        import shutil
+
+        shutil.rmtree(_metrics_tmp, ignore_errors=True)
+
+
+def post_worker_init(worker):  # noqa: ARG001 - gunicorn's hook signature
+    """gunicorn's own 4xx (line too long, bad headers) in the service's JSON error shape."""
+    from recommender.api.gunicorn_errors import install
+
+    install()

@@ -145,7 +145,7 @@ def metrics() -> Response:
     ab = current_app.extensions.get("recommender.ab")
     if ab is not None:
         current_app.extensions["recommender.metrics.sync"](ab.buffer, force=True)
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if current_app.extensions["recommender.metrics.multiprocess"]:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
     else:
@@ -154,6 +154,9 @@ def metrics() -> Response:
 
 
 def install(app: Flask) -> None:
+    # As prometheus-client decided when it was imported (the gunicorn config sets it first).
+    app.extensions["recommender.metrics.multiprocess"] = bool(
+        os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
     app.extensions["recommender.metrics.sync"] = _BufferSync()
     app.extensions["recommender.models"].listeners.append(_ModelListener())
     app.before_request(_before)
