@@ -96,3 +96,21 @@ def test_one_json_line_per_request_with_a_request_id(client, capsys) -> None:
     assert first["status"] == 200 and first["route"].endswith("/related")
     assert first["path"] == "/v1/articles/space-1/related" and first["duration_ms"] >= 0
     assert "secret-visitor-42" not in json.dumps(lines)  # no visitor ids in the log
+
+
+def test_an_unhandled_error_is_logged_as_json_with_its_request_id(app, client, caplog) -> None:
+    from recommender.api.requestlog import JSONLineFormatter
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    app.extensions["recommender.services"].models.get = broken
+    resp = client.get("/v1/model", headers={"X-Request-Id": "trace-me"})
+    assert resp.status_code == 500 and resp.headers["X-Request-Id"] == "trace-me"
+    (record,) = [r for r in caplog.records if r.getMessage() == "unhandled error"]
+    with app.test_request_context(headers={"X-Request-Id": "trace-me"}):
+        from recommender.api.requestlog import request_id
+
+        request_id()
+        line = json.loads(JSONLineFormatter().format(record))
+    assert line["request_id"] == "trace-me" and "RuntimeError: boom" in line["exception"]

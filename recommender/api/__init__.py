@@ -33,8 +33,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
     settings = load_settings(config)
     app.config.update(settings)
-    logging.basicConfig(level=app.config["LOG_LEVEL"].upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # JSON lines, like the per-request log (api/requestlog): one parser for every line.
+    handler = logging.StreamHandler()
+    handler.setFormatter(requestlog.JSONLineFormatter())
+    logging.basicConfig(level=app.config["LOG_LEVEL"].upper(), handlers=[handler])
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
     wiring.install(app)  # the core's Services: models, policies, experiments, events

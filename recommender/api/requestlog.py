@@ -1,4 +1,5 @@
-"""One JSON log line per request, with a request id also returned as ``X-Request-Id``.
+"""One JSON log line per request, with a request id also returned as ``X-Request-Id``;
+every other log line of the service is a JSON line too (``JSONLineFormatter``).
 
 The id comes from the proxy's ``X-Request-Id`` when it is a plausible id (letters, digits,
 ``._:-``, at most 128), else a new one. Logged: method, route (the URL rule, so no article
@@ -14,7 +15,7 @@ import time
 import uuid
 
 import orjson
-from flask import Flask, Response, g, request
+from flask import Flask, Response, g, has_request_context, request
 
 from recommender.api import headers
 
@@ -28,7 +29,11 @@ class JSONLineFormatter(logging.Formatter):
         line = {"ts": round(record.created, 3), "level": record.levelname.lower(),
                 "logger": record.name, "message": record.getMessage()}
         line.update(getattr(record, "fields", {}))
-        return orjson.dumps(line).decode("utf-8")
+        if "request_id" not in line and has_request_context() and g.get("request_id"):
+            line["request_id"] = g.request_id  # ties an error's traceback to its request
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return orjson.dumps(line, default=str).decode("utf-8")
 
 
 def _configure() -> None:
