@@ -157,3 +157,14 @@ def test_app_spills_in_the_models_dir_and_writes_at_the_next_start(models_dir: P
     with store.engine.connect() as conn:
         types = sorted(r.type for r in conn.execute(store.events.select()))
     assert types == ["clicked", "served", "served", "served"]
+
+
+def test_an_outage_found_at_shutdown_spills_at_once(tmp_path: Path) -> None:
+    store = CountingStore()  # down, but no write has been tried yet
+    buf = EventBuffer(store, capacity=100, batch_size=50, flush_interval=60,
+                      spill_dir=tmp_path)
+    buf.put(_rows(5))
+    started = time.monotonic()
+    buf.close(10)
+    assert time.monotonic() - started < 3  # not the whole 10 s flush timeout
+    assert store.attempts >= 1 and buf.stats()["spilled"] == 5

@@ -48,10 +48,17 @@ def worker_exit(server, worker):  # noqa: ARG001 - gunicorn's hook signature
 # imports prometheus_client; a fresh directory per master when the operator sets none.
 _metrics_tmp = None
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    import sys
     import tempfile
 
-    _metrics_tmp = tempfile.mkdtemp(prefix="recommender-metrics-")
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_tmp
+    # tmpfs first, like the heartbeat files: a read-only root filesystem may have no /tmp.
+    try:
+        _metrics_tmp = tempfile.mkdtemp(prefix="recommender-metrics-", dir=worker_tmp_dir)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_tmp
+    except OSError as _exc:
+        print(f"recommender: no directory for multiprocess metrics ({_exc}); set "
+              "PROMETHEUS_MULTIPROC_DIR to a writable directory, or /metrics shows only the "
+              "worker that answers", file=sys.stderr)
 # The app writes one JSON line per request (without query strings, which carry visitor ids);
 # gunicorn's own access log stays available through RECOMMENDER_ACCESS_LOG.
 if "RECOMMENDER_ACCESS_LOG" not in os.environ:
@@ -62,15 +69,19 @@ def when_ready(server):  # noqa: ARG001 - gunicorn's hook signature
     """Figures of an earlier run in an operator-set directory would be added to this one's."""
     import glob
 
-    for path in glob.glob(os.path.join(os.environ["PROMETHEUS_MULTIPROC_DIR"], "*.db")):
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not folder:  # no multiprocess metrics: nothing to wipe (and never the cwd's *.db)
+        return
+    for path in glob.glob(os.path.join(folder, "*.db")):
         os.unlink(path)
 
 
 def child_exit(server, worker):  # noqa: ARG001 - gunicorn's hook signature
     """A dead worker's live gauges (pending events, served model) must not linger."""
-    from prometheus_client import multiprocess
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
 
-    multiprocess.mark_process_dead(worker.pid)
+        multiprocess.mark_process_dead(worker.pid)
 
 
 def on_exit(server):  # noqa: ARG001 - gunicorn's hook signature

@@ -225,8 +225,9 @@ class EventBuffer:
             backoff = min(backoff * 2, self.max_backoff)
 
     # -- lifecycle -------------------------------------------------------------------------
-    def flush(self, timeout: float = 10.0) -> bool:
-        """Wait until everything queued so far is written; False on timeout."""
+    def flush(self, timeout: float = 10.0, *, until_down: bool = False) -> bool:
+        """Wait until everything queued so far is written; False on timeout (or, with
+        ``until_down``, as soon as a write fails: shutdown then spills instead of waiting)."""
         deadline = time.monotonic() + timeout
         with self._cond:
             if not (self._queue or self._inflight):
@@ -236,7 +237,8 @@ class EventBuffer:
             self._cond.notify_all()
             while self._queue or self._inflight:
                 left = deadline - time.monotonic()
-                if left <= 0:
+                if left <= 0 or (until_down and self._down_since is not None
+                                 and not self._inflight):
                     return False
                 self._cond.wait(min(left, 0.05))
         return True
@@ -247,7 +249,7 @@ class EventBuffer:
         if self._closed:
             return
         if not self.database_down:  # during an outage waiting would only delay the spill
-            self.flush(timeout)
+            self.flush(timeout, until_down=True)
         with self._cond:
             self._closed = True
             self._cond.notify_all()
