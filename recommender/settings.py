@@ -133,6 +133,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("EVENTS_BUFFER", 50_000, _positive_int,
             "Events held in memory while the database is slow or down; beyond this they are "
             "dropped and counted."),
+    Setting("EVENTS_SPILL_DIR", None, _optional_path,
+            "Directory where events still unwritten at shutdown (database down) are kept as "
+            "JSON Lines and written at the next start (default: MODELS_DIR/events-spill)."),
     Setting("EVENTS_BATCH", 500, _positive_int, "Events written per database transaction."),
     Setting("EVENTS_FLUSH_INTERVAL", 1.0, _non_negative_float,
             "Seconds the background writer waits before writing a partial batch."),
@@ -141,8 +144,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("IMPRESSION_SECRET", None, _optional_path,
             "Key signing impression ids (set the same value on every replica; default: a "
             "random key kept in MODELS_DIR/.impression-secret)."),
+    Setting("IMPRESSION_SECRET_PREVIOUS", None, _optional_path,
+            "The key used before IMPRESSION_SECRET, still accepted when verifying (set it "
+            "while rotating the secret, for IMPRESSION_MAX_AGE seconds)."),
     Setting("IMPRESSION_MAX_AGE", 172_800, _positive_int,
             "Seconds after serving during which events for an impression are accepted."),
+    Setting("ADMIN_TOKEN", None, _optional_path,
+            "Bearer token for the admin endpoints (POST /v1/admin/reload, event status "
+            "details); unset: those endpoints answer 404."),
     # Ranking policy (recommender/policy): see README "Ranking policy".
     Setting("POLICY", "default", _text,
             "Ranking policy (a [policies.NAME] table) serving requests outside experiments."),

@@ -94,9 +94,13 @@ def test_database_outage_never_fails_a_page_request(models_dir: Path, tmp_path: 
         resp = client.get(f"/v1/articles/space-1/related?visitor=v{i}&limit=3")
         assert resp.status_code == 200
         payload = resp.get_json()
-    assert client.post("/v1/events", json={"events": [event(payload)]}).status_code == 202
+    # The buffer is full: the batch is refused (nothing acknowledged that is then dropped).
+    batch = [event(payload, "clicked", p) for p in (1, 2, 3)]  # 18 held + 3 > 20
+    resp = client.post("/v1/events", json={"events": batch})
+    assert resp.status_code == 503 and int(resp.headers["Retry-After"]) > 0
+    assert resp.get_json()["error"]["field"] == "events"
     stats = app.extensions["recommender.ab"].buffer.stats()
-    assert stats["pending"] + stats["dropped"] + stats["written"] == 31
+    assert stats["pending"] + stats["dropped"] + stats["written"] == 33
     assert stats["dropped"] > 0 and stats["written"] == 0
     app.extensions["recommender.ab"].buffer.close(0.5)
 

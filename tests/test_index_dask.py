@@ -35,6 +35,7 @@ def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait(timeout=10)  # reaped, or the Popen warns that it still runs
 
 
 @pytest.fixture(scope="module")

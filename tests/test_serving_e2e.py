@@ -42,7 +42,8 @@ def wait_ready(base: str, proc: subprocess.Popen, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise AssertionError(f"server exited: {proc.stdout.read() if proc.stdout else ''}")
+            log = getattr(proc, "log", None)
+            raise AssertionError(f"server exited: {log.read_text()[-3000:] if log else ''}")
         try:
             if requests.get(base + "/readyz", timeout=3).status_code == 200:
                 return
@@ -53,8 +54,14 @@ def wait_ready(base: str, proc: subprocess.Popen, timeout: float = 60) -> None:
 
 
 def start(cmd: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen:
-    return subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    # Output to a file: a pipe nobody reads fills up with per-request log lines and blocks
+    # the workers. ``proc.log`` is its path.
+    log = cwd / f"server-{time.monotonic_ns()}.log"
+    with log.open("w") as out:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                text=True, start_new_session=True)
+    proc.log = log  # type: ignore[attr-defined]
+    return proc
 
 
 def stop(proc: subprocess.Popen) -> None:

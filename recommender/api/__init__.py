@@ -14,14 +14,19 @@ from recommender.settings import load_settings
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the service. ``config`` overrides env vars and the config file (tests)."""
     from recommender.api import (
+        admin,
+        body,
         demo,
         errors,
         events,
         headers,
         health,
         index,
+        metrics,
         model_info,
+        openapi,
         related,
+        requestlog,
         widget,
         wiring,
     )
@@ -29,16 +34,22 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
     settings = load_settings(config)
     app.config.update(settings)
-    logging.basicConfig(level=app.config["LOG_LEVEL"].upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # JSON lines, like the per-request log (api/requestlog): one parser for every line.
+    handler = logging.StreamHandler()
+    handler.setFormatter(requestlog.JSONLineFormatter())
+    logging.basicConfig(level=app.config["LOG_LEVEL"].upper(), handlers=[handler])
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
     wiring.install(app)  # the core's Services: models, policies, experiments, events
     errors.register_error_handlers(app)
-    for bp in (health.bp, related.bp, model_info.bp, events.bp):
+    body.install(app)  # chunked bodies over MAX_CONTENT_LENGTH: 413
+    for bp in (health.bp, related.bp, model_info.bp, events.bp, admin.bp):
         app.register_blueprint(bp)
-    for bp in (widget.bp, demo.bp):  # the site widget and the /demo news site
+    for bp in (widget.bp, demo.bp, openapi.bp):  # the site widget and the /demo news site
         app.register_blueprint(bp)
     app.register_blueprint(index.bp)  # GET /: links for a new user
     headers.install_cors(app)
+    headers.install_security(app)
+    metrics.install(app)  # GET /metrics; per-request figures
+    requestlog.install(app)  # one JSON line per request, X-Request-Id
     return app

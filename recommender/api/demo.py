@@ -28,8 +28,9 @@ _SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"”’]))\s+(?=[A-Z\"“�
 
 
 def _page(template: str, status: int = 200, **context: Any) -> Response:
-    html = render_template(template, lang=DEMO_LANG, **context)
-    return Response(html, status=status, mimetype="text/html")
+    resp = Response(render_template(template, lang=DEMO_LANG, **context), status=status,
+                    mimetype="text/html")
+    return headers.html(resp, "demo")
 
 
 def _message(title: str, text: str, status: int) -> Response:

@@ -10,6 +10,7 @@ import logging
 from flask import Flask, Response
 from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
 
+from recommender.api import headers
 from recommender.api.jsonresp import json_response
 from recommender.serving import ModelUnavailable, RequestError
 
@@ -34,7 +35,8 @@ def error_body(status: int, message: str, field: str | None = None) -> dict:
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(APIError)
     def _api_error(exc: APIError) -> Response:
-        return json_response(error_body(exc.status, exc.message, exc.field), exc.status)
+        resp = json_response(error_body(exc.status, exc.message, exc.field), exc.status)
+        return headers.unauthorized(resp) if exc.status == 401 else resp
 
     @app.errorhandler(RequestError)
     def _core_error(exc: RequestError) -> Response:

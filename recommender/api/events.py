@@ -10,10 +10,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import orjson
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app
 
-from recommender.api.errors import APIError
+from recommender.api import headers
+from recommender.api.admin import is_admin
+from recommender.api.body import json_body
+from recommender.api.errors import APIError, error_body
 from recommender.api.jsonresp import json_response
 from recommender.api.wiring import ABServices, services
 from recommender.corpus import parse_datetime
@@ -24,6 +26,7 @@ bp = Blueprint("events", __name__, url_prefix="/v1")
 TYPES = ("served", "viewed", "clicked")
 MAX_ID = 1024  # article ids (some sites use URLs)
 MAX_IMPRESSION_ID = 2048  # carries the source article id
+RETRY_AFTER = 30  # seconds: the writer's longest backoff between two attempts
 
 
 def _fail(i: int, name: str, message: str) -> APIError:
@@ -88,10 +91,7 @@ def _row(i: int, ev: Any, ab: ABServices, now: float) -> dict[str, Any]:
 @bp.post("/events")
 def post_events() -> Response:
     ab: ABServices = current_app.extensions["recommender.ab"]
-    try:
-        data = orjson.loads(request.get_data(cache=False))
-    except orjson.JSONDecodeError as exc:
-        raise APIError(400, f"body must be JSON ({exc})", field="events") from None
+    data = json_body("events")
     events = data.get("events") if isinstance(data, dict) else None
     if not isinstance(events, list):
         raise APIError(400, 'body must be an object {"events": [...]}', field="events")
@@ -102,15 +102,27 @@ def post_events() -> Response:
     now = time.time()
     rows = [_row(i, ev, ab, now) for i, ev in enumerate(events)]
     # The service records what it served itself; a client's served events are checked only.
-    ab.buffer.put([r for r in rows if r["type"] != "served"])
+    if not ab.buffer.put([r for r in rows if r["type"] != "served"]):
+        # All or nothing: the client may send the same batch again later.
+        resp = json_response(error_body(503, f"events not stored: the event buffer is full "
+                                        f"({ab.buffer.capacity} held while the database is "
+                                        f"unavailable); retry the whole batch later",
+                                        "events"), 503)
+        return headers.retry_after(resp, RETRY_AFTER)
     return json_response({"accepted": len(rows)}, 202)
 
 
 @bp.get("/events/status")
 def events_status() -> Response:
+    """Counts for anyone; the last database error (host, driver message) for admins only."""
     ab: ABServices = current_app.extensions["recommender.ab"]
     holder = services().experiments
     active = holder.current().active if holder else None
-    return json_response({"buffer": ab.buffer.stats(),
-                          "experiment": active.name if active else None,
-                          "experiments_error": holder.error if holder else None})
+    buffer = ab.buffer.stats()
+    last_error = buffer.pop("last_error")
+    body: dict[str, Any] = {"buffer": buffer, "experiment": active.name if active else None}
+    if is_admin():
+        buffer["last_error"] = last_error
+        body["database"] = ab.store.display_url
+        body["experiments_error"] = holder.error if holder else None
+    return json_response(body)

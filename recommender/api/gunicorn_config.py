@@ -14,8 +14,11 @@ from recommender.api.startup import EXIT_CONFIG, check_service, gunicorn_setting
 from recommender.settings import SettingsError
 
 # What `from recommender.api.gunicorn_config import *` (gunicorn.conf.py) hands gunicorn.
-__all__ = ["accesslog", "bind", "control_socket_disable", "errorlog", "graceful_timeout",
-           "keepalive", "loglevel", "on_starting", "preload_app", "threads", "timeout",
+# What `from recommender.api.gunicorn_config import *` (gunicorn.conf.py, the image) hands on:
+# gunicorn's settings and hooks, nothing else.
+__all__ = ["accesslog", "bind", "child_exit", "control_socket_disable", "errorlog",
+           "graceful_timeout", "keepalive", "loglevel", "on_exit", "on_starting",
+           "post_worker_init", "preload_app", "threads", "timeout", "when_ready",
            "worker_exit", "worker_tmp_dir", "workers"]
 
 
@@ -51,7 +54,8 @@ keepalive = _settings["keepalive"]
 preload_app = False
 # Heartbeat files on tmpfs: a container's overlay disk can stall them and get workers killed.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
-# Logs to stdout/stderr for the container runtime to collect.
+# Logs to stdout/stderr for the container runtime to collect; gunicorn's access log only when
+# RECOMMENDER_ACCESS_LOG asks for it (the app logs each request itself).
 accesslog = _settings["accesslog"]
 errorlog = "-"
 loglevel = os.environ.get("RECOMMENDER_LOG_LEVEL", "info").lower()
@@ -74,3 +78,56 @@ def worker_exit(server, worker):  # noqa: ARG001 - gunicorn's hook signature
     from recommender.events.buffer import close_all
 
     close_all()
+
+
+# -- metrics and logs (issue 12) -------------------------------------------------------------
+# prometheus-client's multiprocess mode: every worker writes its figures under one directory
+# and GET /metrics, answered by any worker, adds them up. It must be set before a worker
+# imports prometheus_client; a fresh directory per master when the operator sets none.
+_metrics_tmp = None
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    import sys
+    import tempfile
+
+    # tmpfs first, like the heartbeat files: a read-only root filesystem may have no /tmp.
+    try:
+        _metrics_tmp = tempfile.mkdtemp(prefix="recommender-metrics-", dir=worker_tmp_dir)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_tmp
+    except OSError as _exc:
+        print(f"recommender: no directory for multiprocess metrics ({_exc}); set "
+              "PROMETHEUS_MULTIPROC_DIR to a writable directory, or /metrics shows only the "
+              "worker that answers", file=sys.stderr)
+
+
+def when_ready(server):  # noqa: ARG001 - gunicorn's hook signature
+    """Figures of an earlier run in an operator-set directory would be added to this one's."""
+    import glob
+
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not folder:  # no multiprocess metrics: nothing to wipe (and never the cwd's *.db)
+        return
+    for path in glob.glob(os.path.join(folder, "*.db")):
+        os.unlink(path)
+
+
+def child_exit(server, worker):  # noqa: ARG001 - gunicorn's hook signature
+    """A dead worker's live gauges (pending events, served model) must not linger."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):  # noqa: ARG001 - gunicorn's hook signature
+    """Remove the metrics directory this master made (an operator's own is left alone)."""
+    if _metrics_tmp is not None:
+        import shutil
+
+        shutil.rmtree(_metrics_tmp, ignore_errors=True)
+
+
+def post_worker_init(worker):  # noqa: ARG001 - gunicorn's hook signature
+    """gunicorn's own 4xx (line too long, bad headers) in the service's JSON error shape."""
+    from recommender.api.gunicorn_errors import install
+
+    install()

@@ -5,6 +5,9 @@ Related lists (JSON and HTML): an ETag over what the body depends on and public 
 CORS on every response: with ``*`` allowed, ``Access-Control-Allow-Origin: *`` whatever the
 request's ``Origin`` (a CDN may hand the first copy to every site); with a list of origins,
 the allowed one is echoed and ``Vary: Origin`` tells caches the answer depends on it.
+Security headers on every response (``nosniff``, ``Referrer-Policy``), and a
+Content-Security-Policy per HTML surface: the ``/demo`` site and the server-side block may
+not be framed by other sites; the ``?frame=1`` page exists to be framed, by any site.
 """
 
 from __future__ import annotations
@@ -22,6 +25,25 @@ PRIVATE = "private, no-store"
 # view, and the ETag makes the revalidation after that cheap.
 ASSET_MAX_AGE = 3600
 IMAGE_MAX_AGE = 86_400
+REFERRER_POLICY = "strict-origin-when-cross-origin"
+# Inline styles: the widget injects its CSS as a <style> element, and templates carry a few
+# style attributes. Article images may live on any http(s) host.
+_IMAGES = "img-src 'self' https: http: data:"
+CSP = {
+    # JSON, errors, assets: nothing to run, nothing to frame.
+    "default": "default-src 'none'; frame-ancestors 'none'",
+    "demo": ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+             f"{_IMAGES}; connect-src 'self'; base-uri 'none'; form-action 'self'; "
+             "frame-ancestors 'self'"),
+    # Meant to be included into the site's own page; opened on its own it runs nothing.
+    "block": (f"default-src 'none'; style-src 'self' 'unsafe-inline'; {_IMAGES}; "
+              "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"),
+    # The iframe page: the widget script (for events) from this service, framed by any site.
+    "frame": ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+              f"{_IMAGES}; connect-src 'self'; base-uri 'none'; form-action 'none'; "
+              "frame-ancestors *"),
+}
+FRAME_OPTIONS = {"demo": "SAMEORIGIN", "block": "DENY"}  # for browsers without CSP 2
 
 
 def related(resp: Response, result: RelatedResult, *depends_on: Any) -> Response:
@@ -54,7 +76,6 @@ def asset(resp: Response, body: bytes, *, gzipped: bool) -> Response:
         resp.headers["Content-Encoding"] = "gzip"
     resp.set_etag(hashlib.blake2b(body, digest_size=12).hexdigest())
     resp.headers["Cache-Control"] = f"public, max-age={ASSET_MAX_AGE}"
-    resp.headers["X-Content-Type-Options"] = "nosniff"
     resp.make_conditional(request)
     return resp
 
@@ -62,6 +83,41 @@ def asset(resp: Response, body: bytes, *, gzipped: bool) -> Response:
 def image(resp: Response) -> Response:
     resp.headers["Cache-Control"] = f"public, max-age={IMAGE_MAX_AGE}"
     return resp
+
+
+def retry_after(resp: Response, seconds: int) -> Response:
+    """A 503 the client should repeat, not before ``seconds``."""
+    resp.headers["Retry-After"] = str(seconds)
+    resp.headers["Cache-Control"] = PRIVATE
+    return resp
+
+
+def html(resp: Response, surface: str) -> Response:
+    """The CSP (and X-Frame-Options) of one HTML surface: ``demo``, ``block`` or ``frame``."""
+    resp.headers["Content-Security-Policy"] = CSP[surface]
+    if surface in FRAME_OPTIONS:
+        resp.headers["X-Frame-Options"] = FRAME_OPTIONS[surface]
+    return resp
+
+
+def unauthorized(resp: Response) -> Response:
+    resp.headers["WWW-Authenticate"] = 'Bearer realm="recommender admin"'
+    resp.headers["Cache-Control"] = PRIVATE
+    return resp
+
+
+def request_id(resp: Response, rid: str) -> Response:
+    resp.headers["X-Request-Id"] = rid
+    return resp
+
+
+def install_security(app: Flask) -> None:
+    @app.after_request
+    def _security(resp: Response) -> Response:
+        resp.headers["X-Content-Type-Options"] = "nosniff"
+        resp.headers.setdefault("Referrer-Policy", REFERRER_POLICY)
+        resp.headers.setdefault("Content-Security-Policy", CSP["default"])
+        return resp
 
 
 def install_cors(app: Flask) -> None:

@@ -6,7 +6,8 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
-from recommender.api import headers
+from recommender.api import headers, metrics
+from recommender.api.body import json_body
 from recommender.api.errors import APIError
 from recommender.api.jsonresp import json_response
 from recommender.api.params import related_request
@@ -19,6 +20,7 @@ bp = Blueprint("related", __name__, url_prefix="/v1")
 @bp.get("/articles/<path:article_id>/related")
 def related(article_id: str) -> Response:
     result = core_related(services(), related_request(request.args, article_id=article_id))
+    metrics.served(result)
     return headers.related(json_response(result.payload), result)
 
 
@@ -50,9 +52,12 @@ def _unseen_doc(data: dict[str, Any]) -> dict[str, Any]:
 
 @bp.post("/related")
 def related_text() -> Response:
-    data = request.get_json(silent=True)
+    if not request.is_json:
+        raise APIError(400, "request body must be JSON (Content-Type: application/json)")
+    data = json_body()
     if not isinstance(data, dict):
         raise APIError(400, "request body must be a JSON object with title and/or body")
     doc = _unseen_doc(data)
     result = core_related(services(), related_request(data, doc=doc))
+    metrics.served(result)
     return headers.posted(json_response(result.payload), result)

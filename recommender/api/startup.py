@@ -125,7 +125,9 @@ GUNICORN_VARS: dict[str, GunicornVar] = {
     "graceful_timeout": GunicornVar("RECOMMENDER_GRACEFUL_TIMEOUT", lambda: 20,
                                     _int_at_least(0)),
     "keepalive": GunicornVar("RECOMMENDER_KEEPALIVE", lambda: 5, _int_at_least(0)),
-    "accesslog": GunicornVar("RECOMMENDER_ACCESS_LOG", lambda: "-", str),
+    # Off by default: the app logs one JSON line per request without the query string (which
+    # carries visitor ids); gunicorn's own access log would include it.
+    "accesslog": GunicornVar("RECOMMENDER_ACCESS_LOG", lambda: None, str),
 }
 
 

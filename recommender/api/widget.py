@@ -20,7 +20,7 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_skeleton
 from flask import Blueprint, Response, current_app, render_template, request
 
-from recommender.api import headers
+from recommender.api import headers, metrics
 from recommender.api.errors import APIError
 from recommender.api.params import parse_flag, related_request
 from recommender.api.wiring import services
@@ -183,6 +183,7 @@ def related_html(article_id: str) -> Response:
     with_css = parse_flag(request.args, "css", True)
     frame = parse_flag(request.args, "frame", False)
     result = related(services(), core_request)
+    metrics.served(result)
     payload = result.payload
     service_url = request.url_root  # the public base, with any mount prefix
     if not payload["items"]:
@@ -197,5 +198,5 @@ def related_html(article_id: str) -> Response:
             heading_id=f"rp-{uuid.uuid4().hex[:12]}",
         )
     # The markup also depends on the display parameters and the public base URL.
-    return headers.related(Response(html, mimetype="text/html"), result,
-                           request.query_string.decode("latin-1"), service_url)
+    resp = headers.html(Response(html, mimetype="text/html"), "frame" if frame else "block")
+    return headers.related(resp, result, request.query_string.decode("latin-1"), service_url)

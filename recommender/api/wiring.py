@@ -66,8 +66,14 @@ def _ab(cfg: dict[str, Any], models_dir: Path) -> ABServices:
                                                                   cfg["EXPERIMENTS_FILE"])
     store = EventStore(cfg["EVENTS_URL"] or default_url(models_dir))
     buffer = EventBuffer(store, capacity=cfg["EVENTS_BUFFER"], batch_size=cfg["EVENTS_BATCH"],
-                         flush_interval=cfg["EVENTS_FLUSH_INTERVAL"])
-    return ABServices(ImpressionSigner(secret), store, buffer)
+                         flush_interval=cfg["EVENTS_FLUSH_INTERVAL"],
+                         spill_dir=cfg["EVENTS_SPILL_DIR"] or models_dir / "events-spill")
+    buffer.recover()  # events a previous shutdown could not write
+    previous = cfg["IMPRESSION_SECRET_PREVIOUS"]
+    if previous is not None and len(previous) < 16:
+        raise SettingsError("setting IMPRESSION_SECRET_PREVIOUS: must be at least 16 characters")
+    signer = ImpressionSigner(secret, (previous.encode(),) if previous else ())
+    return ABServices(signer, store, buffer)
 
 
 def _experiments(cfg: dict[str, Any], models_dir: Path,

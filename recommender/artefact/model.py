@@ -66,6 +66,19 @@ class ArticleTable(Sequence[dict[str, Any]]):
             yield self._parse(i)
 
 
+def _check_neighbors(base: Path, neighbors: np.ndarray, scores: np.ndarray, rows: int) -> None:
+    """Refuse at load what would fail every request later: checksums only prove the file is
+    the one written, not that the writer was right (rows are -1 for "none", else 0..n-1)."""
+    if neighbors.ndim != 2 or scores.shape != neighbors.shape:
+        raise ModelStoreError(f"{base / fmt.NEIGHBORS}: shape {neighbors.shape} does not "
+                              f"match {fmt.SCORES} {scores.shape}")
+    if not np.issubdtype(neighbors.dtype, np.integer):
+        raise ModelStoreError(f"{base / fmt.NEIGHBORS}: dtype {neighbors.dtype} is not integer")
+    if neighbors.size and (int(neighbors.min()) < -1 or int(neighbors.max()) >= rows):
+        raise ModelStoreError(f"{base / fmt.NEIGHBORS}: rows must be -1 or 0 to {rows - 1}, "
+                              f"found {int(neighbors.min())} to {int(neighbors.max())}")
+
+
 class Model:
     """Everything one model version needs at serve time. Arrays are memory-mapped."""
 
@@ -127,6 +140,7 @@ class Model:
         affinity = arr(fmt.AFFINITY) if fmt.AFFINITY in manifest["files"] else None
         if len(articles) != shape[0] or neighbors.shape[0] != shape[0]:
             raise ModelStoreError(f"{base}: arrays and articles disagree on the article count")
+        _check_neighbors(base, neighbors, scores, shape[0])
 
         def vectorizer() -> ArticleVectorizer:
             try:

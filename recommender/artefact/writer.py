@@ -6,6 +6,7 @@ version's name until ``commit`` renames the complete directory into place.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -29,6 +30,14 @@ if TYPE_CHECKING:
     from recommender.artefact.store import ModelStore
 
 
+def write_error(path: Path, exc: OSError) -> ModelStoreError:
+    """A failed write named by its file; numpy reports a full disk only as a short write
+    ("19044 requested and 10224 written", no errno), which says nothing to an operator."""
+    full = exc.errno in (errno.ENOSPC, errno.EDQUOT) or "requested and" in str(exc)
+    reason = "no space left on device" if full else (exc.strerror or str(exc))
+    return ModelStoreError(f"{path}: {reason} ({exc})" if full else f"{path}: {reason}")
+
+
 class VersionWriter:
     """Collects a version's files in a temporary directory; ``commit`` makes it visible."""
 
@@ -47,13 +56,19 @@ class VersionWriter:
     def write_array(self, name: str, array: np.ndarray) -> None:
         if array.dtype == object:
             raise ModelStoreError(f"{name}: object arrays would need pickle; refusing")
-        np.save(self.tmp / name, np.ascontiguousarray(array), allow_pickle=False)
-        self._record(name)
+        try:
+            np.save(self.tmp / name, np.ascontiguousarray(array), allow_pickle=False)
+            self._record(name)
+        except OSError as exc:
+            raise write_error(self.tmp / name, exc) from None
 
     def write_json(self, name: str, data: Any) -> None:
-        with (self.tmp / name).open("w", encoding="utf-8") as fh:
-            json.dump(data, fh, ensure_ascii=False, separators=(",", ":"))
-        self._record(name)
+        try:
+            with (self.tmp / name).open("w", encoding="utf-8") as fh:
+                json.dump(data, fh, ensure_ascii=False, separators=(",", ":"))
+            self._record(name)
+        except OSError as exc:
+            raise write_error(self.tmp / name, exc) from None
 
     def commit(self, manifest: Mapping[str, Any]) -> Path:
         full = {"format": FORMAT, "format_version": FORMAT_VERSION, "version": self.version,

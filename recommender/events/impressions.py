@@ -46,28 +46,39 @@ def _unb64(text: str) -> bytes:
 
 
 class ImpressionSigner:
-    def __init__(self, secret: bytes):
-        if len(secret) < 16:
+    """Signs with ``secret``; also accepts ids signed with ``previous`` keys, so a rotated
+    secret does not refuse the events of impressions served just before the rotation."""
+
+    def __init__(self, secret: bytes, previous: tuple[bytes, ...] = ()):
+        if any(len(key) < 16 for key in (secret, *previous)):
             raise ValueError("the impression secret must be at least 16 bytes")
         self._key = secret
+        self._keys = (secret, *previous)
 
-    def _sign(self, body: str) -> str:
-        mac = hmac.new(self._key, body.encode("ascii"), hashlib.sha256).digest()
-        return _b64(mac[:_SIG_BYTES])
+    def _sign(self, body: bytes, key: bytes | None = None) -> bytes:
+        mac = hmac.new(key or self._key, body, hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(mac[:_SIG_BYTES]).rstrip(b"=")
 
     def issue(self, experiment: str | None, variant: str | None, source: str | None,
               forced: bool = False, served_at: float | None = None) -> str:
         stamp = int((time.time() if served_at is None else served_at) * 1000)
         body = _b64(orjson.dumps([_VERSION, experiment, variant, source, int(forced), stamp,
                                   secrets.token_hex(6)]))
-        return f"{body}.{self._sign(body)}"
+        return f"{body}.{self._sign(body.encode('ascii')).decode('ascii')}"
 
     def verify(self, token: str, *, max_age: float, now: float | None = None) -> Impression:
-        body, dot, sig = token.partition(".")
-        if not dot or not hmac.compare_digest(self._sign(body), sig):
+        # Issued ids are ASCII; anything else cannot be ours (and must not reach encode()).
+        if not token.isascii():
+            raise ImpressionError("impression_id was not issued by this service "
+                                  "(non-ASCII characters)")
+        body, dot, sig = token.encode("ascii").partition(b".")
+        # compare_digest on bytes: on str it raises TypeError for non-ASCII input.
+        if not dot or not any(hmac.compare_digest(self._sign(body, key), sig)
+                              for key in self._keys):
             raise ImpressionError("impression_id was not issued by this service")
         try:
-            version, experiment, variant, source, forced, stamp, nonce = orjson.loads(_unb64(body))
+            version, experiment, variant, source, forced, stamp, nonce = orjson.loads(
+                _unb64(body.decode("ascii")))
         except (ValueError, TypeError):
             raise ImpressionError("impression_id is malformed") from None
         if version != _VERSION:

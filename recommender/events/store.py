@@ -52,6 +52,7 @@ class EventStore:
         except ArgumentError as exc:
             raise EventStoreError(f"events URL {url!r} is not a database URL: {exc}") from None
         self.url = url
+        self.display_url = parsed.render_as_string(hide_password=True)
         self.tables = Tables(schema)
         self._migrated = False
         self._lock = threading.Lock()

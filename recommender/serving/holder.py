@@ -43,6 +43,16 @@ class ModelHolder:
         # Run on every newly loaded model before it serves (e.g. the policy's lookup
         # tables), so the first request after a swap does not pay for building them.
         self.warmers: list[Callable[[Model], object]] = []
+        # Told ("loaded" | "failed" | "serving", version): metrics, without the core
+        # knowing about them.
+        self.listeners: list[Callable[[str, str], object]] = []
+
+    def _tell(self, what: str, version: str) -> None:
+        for listener in self.listeners:
+            try:
+                listener(what, version)
+            except Exception:  # observability must never break serving
+                log.exception("model listener failed")
 
     @property
     def reload_interval(self) -> float:
@@ -83,6 +93,14 @@ class ModelHolder:
             self._lock.release()
         return None
 
+    def reload(self) -> tuple[Model | None, str | None]:
+        """Follow the pointer now, whatever the interval (an operator's request)."""
+        with self._lock:
+            self._watcher.poll()
+            self._attempted = True
+            self._follow_pointer()
+        return self._current, self._error
+
     def _follow_pointer(self) -> None:
         version, problem, unreadable = self._read_pointer()
         if version is None:
@@ -98,11 +116,13 @@ class ModelHolder:
         except LOAD_ERRORS as exc:
             self._error = f"published model {version} cannot be loaded: {exc}"
             log.error("%s", self._error)
+            self._tell("failed", version)
             if self._current is None:
                 self._fall_back(version)
             return
         self._current, self._error = model, None
         log.info("serving model %s (%d articles)", version, len(model))
+        self._tell("serving", version)
 
     def _fall_back(self, published: str | None) -> None:
         """Serve the newest version that loads (older than ``published`` when it is known,
@@ -119,8 +139,10 @@ class ModelHolder:
                 model = self.load(name)
             except LOAD_ERRORS as exc:
                 log.error("fallback model %s cannot be loaded either: %s", name, exc)
+                self._tell("failed", name)
                 continue
             self._current = model
+            self._tell("serving", name)
             self._error = f"{self._error}; serving {name}, the newest version that loads"
             log.warning("%s", self._error)
             return
@@ -136,6 +158,7 @@ class ModelHolder:
         if current is not None and current.version == version:
             return current
         model = Model.load(self.store, version)
+        self._tell("loaded", version)
         for warm in self.warmers:
             try:
                 warm(model)
