@@ -68,12 +68,12 @@ def test_writer_refuses_an_incomplete_manifest_and_leaves_nothing(tmp_path: Path
 
 def test_reader_refuses_an_unknown_format_version(tmp_path: Path) -> None:
     result = train(TINY, tmp_path)
-    _edit_manifest(result.path, format_version=2)
+    _edit_manifest(result.path, format_version=3)
     with pytest.raises(ModelStoreError) as err:
         Model.load(ModelStore(tmp_path), result.version)
     assert str(err.value) == (
-        f"{result.path / 'manifest.json'}: model format 2 is not supported (this recommender "
-        "reads format 1); written by a newer recommender: upgrade this one, or retrain the "
+        f"{result.path / 'manifest.json'}: model format 3 is not supported (this recommender "
+        "reads formats 1 and 2); written by a newer recommender: upgrade this one, or retrain the "
         "model")
 
 

@@ -14,6 +14,7 @@ from recommender.settings import load_settings
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the service. ``config`` overrides env vars and the config file (tests)."""
     from recommender.api import (
+        articles,
         demo,
         errors,
         events,
@@ -34,7 +35,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     wiring.install(app)  # the core's Services: models, policies, experiments, events
     errors.register_error_handlers(app)
-    for bp in (health.bp, related.bp, model_info.bp, events.bp):
+    for bp in (health.bp, related.bp, model_info.bp, events.bp, articles.bp):
         app.register_blueprint(bp)
     for bp in (widget.bp, demo.bp):  # the site widget and the /demo news site
         app.register_blueprint(bp)

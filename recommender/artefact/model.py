@@ -81,6 +81,7 @@ class Model:
         vectorizer: ArticleVectorizer | Callable[[], ArticleVectorizer],
         published_mask: np.ndarray | None = None,
         affinity: np.ndarray | None = None,
+        row_of: dict[str, int] | None = None,
     ):
         self.version = version
         self.manifest = manifest
@@ -92,14 +93,25 @@ class Model:
         self.affinity = affinity
         self._vectorizer = vectorizer
         self._vectorizer_lock = threading.Lock()
-        self.row_of: dict[str, int] = {a["id"]: i for i, a in enumerate(articles)}
+        self.row_of: dict[str, int] = (row_of if row_of is not None
+                                       else {a["id"]: i for i, a in enumerate(articles)})
+        # A delta version (artefact/layered.py) keeps its base and segments for reuse.
+        self.base: Model | None = None
+        self.segments: list[Any] = []
         if published_mask is None:
             published_mask = np.array(
                 [a.get("status", "published") == "published" for a in articles], dtype=bool)
         self.published_mask = published_mask
 
     @classmethod
-    def load(cls, store: ModelStore, version: str, *, mmap: bool = True) -> Model:
+    def load(cls, store: ModelStore, version: str, *, mmap: bool = True,
+             reuse: Callable[[str], Any] | None = None) -> Model:
+        """Load a full (format 1) or delta (format 2) version, checksums verified.
+        ``reuse(version)`` may hand back a base model or segment already loaded."""
+        if fmt.is_delta(store.read_manifest(version)):
+            from recommender.artefact.layered import load_layered  # it builds on Model
+
+            return load_layered(store, version, store.read_manifest(version), reuse)
         manifest = store.verify(version)
         base = store.root / version
         mode: Literal["r"] | None = "r" if mmap else None
@@ -179,7 +191,21 @@ class Model:
             "top_k": m.get("params", {}).get("index", {}).get("top_k"),
             "corpus": {k: m.get("corpus", {}).get(k) for k in ("sha256", "articles", "skipped")},
             "packages": m.get("packages"),
+            "freshness": freshness(m),
         }
+
+
+def freshness(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """What was folded in since the last full training (artefact/delta.py); zeros for a
+    full version."""
+    found = manifest.get("freshness") if isinstance(manifest.get("freshness"), dict) else {}
+    return {"base": manifest.get("base", manifest.get("version")),
+            "deltas": len(manifest.get("chain", [])),
+            "folded_in": int(found.get("folded_in", 0)),
+            "removed": int(found.get("removed", 0)),
+            "terms": int(found.get("terms", 0)),
+            "missing_terms": int(found.get("missing_terms", 0)),
+            "missing_share": float(found.get("missing_share", 0.0))}
 
 
 def model_dir(store: ModelStore, version: str) -> Path:

@@ -135,6 +135,7 @@ from recommender.cli.evaluate import evaluate_cmd, retrain_cmd  # noqa: E402  (e
 main.add_command(evaluate_cmd)
 main.add_command(retrain_cmd)
 
+import recommender.cli.fresh  # noqa: E402, F401  (registers upsert, remove, status)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -6,7 +6,8 @@ is a single reference assignment. A version that fails to load is logged and the
 keeps serving. A worker that has no model yet makes its requests wait for the first load
 (up to ``load_timeout``) instead of answering "no model" while one is being read; when the
 published version is damaged or the pointer unreadable, it serves the newest version that
-loads and says so in ``status()``.
+loads and says so in ``status()``. A delta version (artefact/layered.py) reuses the base and
+segments this worker already holds, so following a delta costs reading the delta.
 """
 
 from __future__ import annotations
@@ -135,7 +136,7 @@ class ModelHolder:
         current = self._current
         if current is not None and current.version == version:
             return current
-        model = Model.load(self.store, version)
+        model = Model.load(self.store, version, reuse=self._loaded_part)
         for warm in self.warmers:
             try:
                 warm(model)
@@ -146,6 +147,23 @@ class ModelHolder:
             while len(self._pinned) > self.cache_size:
                 self._pinned.popitem(last=False)
         return model
+
+    def _loaded_part(self, version: str) -> object | None:
+        """A base model or delta segment this worker already holds, so loading the next
+        delta version maps and verifies only its own new segment (artefact/layered.py)."""
+        with self._cache_lock:
+            models = [*self._pinned.values()]
+        if self._current is not None:
+            models.append(self._current)
+        for model in models:
+            if model.version == version and model.base is None:
+                return model
+            if model.base is not None and model.base.version == version:
+                return model.base
+            for seg in model.segments:
+                if seg.version == version:
+                    return seg
+        return None
 
     def get(self, version: str | None = None) -> Model:
         waited = self._refresh()
