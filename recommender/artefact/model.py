@@ -198,7 +198,8 @@ class Model:
 def freshness(manifest: Mapping[str, Any]) -> dict[str, Any]:
     """What was folded in since the last full training (artefact/delta.py); zeros for a
     full version."""
-    found = manifest.get("freshness") if isinstance(manifest.get("freshness"), dict) else {}
+    raw = manifest.get("freshness")
+    found: Mapping[str, Any] = raw if isinstance(raw, dict) else {}
     return {"base": manifest.get("base", manifest.get("version")),
             "deltas": len(manifest.get("chain", [])),
             "folded_in": int(found.get("folded_in", 0)),

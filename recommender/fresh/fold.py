@@ -25,6 +25,7 @@ from recommender.index import local as index
 
 TEXT_FIELDS = ("title", "teaser", "body", "tags", "section")
 MAX_BLOCK_CELLS = 8_000_000
+HUB_K = 10  # index.neighbourhood_affinity's default hub_k, which training uses
 
 
 @dataclass
@@ -204,27 +205,48 @@ def _affinity(model: Model, nb: np.ndarray, sc: np.ndarray, new_nb: np.ndarray,
     n0, m = len(nb), len(new_nb)
     all_nb, all_sc = np.concatenate([nb, new_nb]), np.concatenate([sc, new_sc])
     touched = np.concatenate([np.flatnonzero(changed), n0 + np.arange(m)])
-    # A changed list moves its row's hub term, which every list holding it reads.
-    holders = np.flatnonzero(np.isin(all_nb, touched).any(axis=1))
+    # A row's hub term is the mean of its first HUB_K scores: where those moved, every list
+    # holding the row reads a new hub. (A new row is only held by lists that changed.)
+    old_rows = np.flatnonzero(changed)
+    moved = old_rows[(sc[old_rows, :HUB_K] != np.asarray(model.scores)[old_rows, :HUB_K])
+                     .any(axis=1)]
+    holders = (np.flatnonzero(np.isin(all_nb, moved).any(axis=1)) if len(moved)
+               else np.zeros(0, dtype=np.int64))
     wanted = np.union1d(touched, holders)
     wanted = wanted[~np.concatenate([dead, np.zeros(m, dtype=bool)])[wanted]]
     cand = all_nb[wanted]
-    local = np.union1d(wanted, cand[cand >= 0])
-    old_ids, new_ids = local[local < n0], local[local >= n0] - n0
-    matrix = sp.vstack([model.matrix[old_ids], vectors[new_ids]], format="csr",
-                       dtype=np.float32)
-    sub = all_nb[local]
-    mapped = np.searchsorted(local, np.maximum(sub, 0)).astype(np.int32)
-    is_wanted = np.isin(local, wanted)
-    # Rows only there for their vector and hub: point their valid entries at themselves.
-    own = np.broadcast_to(np.arange(len(local), dtype=np.int32)[:, None], sub.shape)
-    sub_nb = np.where(sub < 0, -1, np.where(is_wanted[:, None], mapped, own)).astype(np.int32)
+    others = np.setdiff1d(cand[cand >= 0], wanted)
+    local = np.concatenate([wanted, others])  # the wanted rows first
+    pos = np.full(n0 + m, -1, dtype=np.int64)
+    pos[local] = np.arange(len(local))
+    matrix = sp.vstack([model.matrix[local[local < n0]], vectors[local[local >= n0] - n0]],
+                       format="csr", dtype=np.float32)
+    # vstack put the old rows first: reorder to ``local``'s order.
+    stacked = np.concatenate([local[local < n0], local[local >= n0]])
+    matrix = matrix[np.argsort(pos[stacked])]
+    # Only the terms these rows use: the same dot products over a narrower matrix, so the
+    # per-block transposes cost the sub-problem, not the vocabulary.
+    terms = np.unique(matrix.indices)
+    matrix = sp.csr_matrix((matrix.data, np.searchsorted(terms, matrix.indices), matrix.indptr),
+                           shape=(matrix.shape[0], len(terms)))
+    # Lists only for the wanted rows (the others are there for their vectors), and the hub
+    # term applied here from the global lists, where every candidate's own list is known:
+    # index.neighbourhood_affinity's hub is the mean of a row's first HUB_K valid scores,
+    # and max(max(x, floor) - h, floor) == max(x - h, floor) for h >= 0.
+    sub_nb = np.full((len(local), nb.shape[1]), -1, dtype=np.int32)
+    sub_nb[: len(wanted)] = np.where(cand >= 0, pos[np.maximum(cand, 0)], -1)
+    sub_sc = np.zeros(sub_nb.shape, dtype=np.float32)
+    sub_sc[: len(wanted)] = all_sc[wanted]
     got = index.neighbourhood_affinity(
-        matrix, sub_nb, all_sc[local], size=params["neighbourhood"],
-        weight=params.get("neighbourhood_weight", 1.0),
-        hub_penalty=params.get("hub_penalty", 0.5))
+        matrix, sub_nb, sub_sc, size=params["neighbourhood"],
+        weight=params.get("neighbourhood_weight", 1.0), hub_penalty=0.0)[: len(wanted)]
+    hub = np.where(all_nb[:, :HUB_K] >= 0, all_sc[:, :HUB_K], 0.0).mean(axis=1)
+    hub = hub.astype(np.float32)
+    penalty = np.float32(params.get("hub_penalty", 0.5)) * hub[np.maximum(cand, 0)]
+    floor = np.float32(1e-3) * all_sc[wanted]
+    got = np.where(cand >= 0, np.maximum(got - penalty, floor), 0.0).astype(np.float32)
     out = np.concatenate([np.array(model.affinity, dtype=np.float32),
                           np.zeros((m, nb.shape[1]), dtype=np.float32)])
-    out[local[is_wanted]] = got[is_wanted]
+    out[wanted] = got
     changed[wanted[wanted < n0]] = True
     return out[:n0], out[n0:]
