@@ -43,7 +43,8 @@ def _article(raw: Any, where: str, article_id: str | None = None) -> Article:
 def _apply(changes: Mapping[str, Article | None]) -> dict[str, Any]:
     holder = services().models
     try:
-        return apply_changes(holder.store, changes, loader=holder.load).as_json()
+        return apply_changes(holder.store, changes,
+                             loader=lambda v: holder.load(v, pin=False)).as_json()
     except FreshError as exc:
         raise APIError(503, str(exc)) from None
 

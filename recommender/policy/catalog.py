@@ -126,10 +126,17 @@ def catalog(model: Any) -> Catalog:
     """The catalog of a loaded model, built on first use and dropped with the model."""
     cat = _CACHE.get(model)
     if cat is None:
+        base = getattr(model, "base", None)  # a delta version (artefact/layered.py)
+        base_cat = catalog(base) if base is not None else None
         with _LOCK:
             cat = _CACHE.get(model)
             if cat is None:
-                cat = build_catalog(model.articles)
+                if base_cat is not None:
+                    from recommender.policy.catalog_delta import extend_catalog
+
+                    cat = extend_catalog(base_cat, model)
+                else:
+                    cat = build_catalog(model.articles)
                 cat.csr = PlainCSR.of(model.matrix)
                 cat.neighbors = plain(model.neighbors)
                 cat.scores = plain(model.scores)

@@ -95,7 +95,7 @@ class ModelHolder:
             self._error = None
             return
         try:
-            model = self.load(version)
+            model = self.load(version, pin=False)
         except LOAD_ERRORS as exc:
             self._error = f"published model {version} cannot be loaded: {exc}"
             log.error("%s", self._error)
@@ -126,7 +126,7 @@ class ModelHolder:
             log.warning("%s", self._error)
             return
 
-    def load(self, version: str) -> Model:
+    def load(self, version: str, *, pin: bool = True) -> Model:
         """Load (or reuse) a specific version; A/B variants may hold several at once."""
         with self._cache_lock:
             cached = self._pinned.get(version)
@@ -142,6 +142,10 @@ class ModelHolder:
                 warm(model)
             except Exception:  # a warmer is an optimisation; serving must not depend on it
                 log.exception("warming model %s failed", version)
+        if not pin and model.base is not None:
+            # A delta version followed through the pointer holds its own composed tables:
+            # pinning the last few would multiply them; the current one is kept anyway.
+            return model
         with self._cache_lock:
             self._pinned[version] = model
             while len(self._pinned) > self.cache_size:
