@@ -4,6 +4,7 @@ keep what delta versions need; the journal survives a torn line."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -150,3 +151,28 @@ def test_the_journal_skips_a_torn_line_and_appends_after_it(tmp_path: Path) -> N
     changes, count = journal.changes_since(tmp_path, 50.0)
     assert list(changes) == ["j1", "j3"] and count == 2 and changes["j3"] is None
     assert journal.changes_since(tmp_path, 101.0)[0] == {"j3": None}
+
+
+def test_retrain_replays_changes_published_after_its_export(tmp_path: Path, runner) -> None:
+    from recommender.cli import main
+    from tests.test_evaluate_cli import labelled_copy
+
+    corpus = labelled_copy(tmp_path)
+    os.utime(corpus, (time.time() - 60, time.time() - 60))
+    models = tmp_path / "models"
+    config = tmp_path / "c.toml"
+    config.write_text('[retrain]\nlabels_from = "topic"\nk = 2\n')
+    args = ["retrain", "--corpus", str(corpus), "--models", str(models), "--config",
+            str(config)]
+    assert runner.invoke(main, args).exit_code == 0
+    store = ModelStore(models)
+    first = json.loads(corpus.read_text().splitlines()[0])
+    _upsert(store, [dict(first, id="late-1", title="Late story " + first["title"])])
+    removed = apply_changes(store, {first["id"]: None}).removed
+    assert removed == [first["id"]]
+    res = runner.invoke(main, args)  # the same export, taken before both changes
+    assert res.exit_code == 0, res.output
+    assert "replayed the changes published since the export" in res.output
+    model = _live(store)
+    assert model.base is not None and "late-1" in model.row_of
+    assert first["id"] not in model.row_of
