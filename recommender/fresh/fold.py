@@ -227,7 +227,9 @@ def _affinity(model: Model, nb: np.ndarray, sc: np.ndarray, new_nb: np.ndarray,
     # Only the terms these rows use: the same dot products over a narrower matrix, so the
     # per-block transposes cost the sub-problem, not the vocabulary.
     terms = np.unique(matrix.indices)
-    matrix = sp.csr_matrix((matrix.data, np.searchsorted(terms, matrix.indices), matrix.indptr),
+    column = np.zeros(matrix.shape[1], dtype=np.int32)
+    column[terms] = np.arange(len(terms), dtype=np.int32)
+    matrix = sp.csr_matrix((matrix.data, column[matrix.indices], matrix.indptr),
                            shape=(matrix.shape[0], len(terms)))
     # Lists only for the wanted rows (the others are there for their vectors), and the hub
     # term applied here from the global lists, where every candidate's own list is known:
