@@ -120,67 +120,91 @@ def _drift(model: Model, docs: list[dict[str, Any]], result: FoldResult) -> None
         result.missing_terms += sum(1 for t in terms if t not in vocabulary)
 
 
+@dataclass
+class _Lists:
+    """The working candidate lists: existing rows (copied) and appended rows."""
+
+    nb: np.ndarray
+    sc: np.ndarray
+    new_nb: np.ndarray
+    new_sc: np.ndarray
+    changed: np.ndarray  # existing rows whose list changed
+
+
 def fold(model: Model, changes: Mapping[str, Article | None], *,
          max_block_cells: int = MAX_BLOCK_CELLS) -> FoldResult:
     """The delta that applies ``changes`` (id -> new article, or None to remove)."""
     n0, k = model.neighbors.shape
-    empty_result = FoldResult(delta=_empty_delta(model))
-    dead_rows, docs = _plan(model, changes, empty_result)
-    result = empty_result
+    result = FoldResult(delta=_empty_delta(model))
+    dead_rows, docs = _plan(model, changes, result)
     dead = np.zeros(n0, dtype=bool)
     dead[dead_rows] = True
     m = len(docs)
-    width = model.matrix.shape[1]
-    vectors = (model.vectorizer.transform([text_doc(d) for d in docs]) if m
-               else sp.csr_matrix((0, width), dtype=np.float32))
-    vectors = sp.csr_matrix(vectors, dtype=np.float32)
+    vectors = sp.csr_matrix(model.vectorizer.transform([text_doc(d) for d in docs]) if m
+                            else (0, model.matrix.shape[1]), dtype=np.float32)
     new_pub = np.array([d.get("status", "published") == "published" for d in docs], dtype=bool)
     live = np.asarray(model.published_mask, dtype=bool) & ~dead
-    nb, sc = np.array(model.neighbors, dtype=np.int32), np.array(model.scores, dtype=np.float32)
-    changed = np.zeros(n0, dtype=bool)
+    lists = _Lists(np.array(model.neighbors, dtype=np.int32),
+                   np.array(model.scores, dtype=np.float32),
+                   np.full((m, k), -1, dtype=np.int32), np.zeros((m, k), dtype=np.float32),
+                   np.zeros(n0, dtype=bool))
     per_chunk = max_block_cells // max(1, n0 + m)
-
     if dead_rows:
-        holders = np.flatnonzero(np.isin(nb, dead_rows).any(axis=1) & ~dead)
-        for chunk in _chunks(holders, per_chunk):
-            dense = np.ascontiguousarray(_against(model.matrix, model.matrix[chunk]).T)
-            dense[:, ~live] = -np.inf
-            dense[np.arange(len(chunk)), chunk] = -np.inf
-            nb[chunk], sc[chunk] = _top(dense, k)
-            changed[chunk] = True
+        _refill_holders(model, lists, dead_rows, dead, live, per_chunk)
+    if m:
+        _add_rows(model, lists, vectors, new_pub, dead, live, per_chunk)
+    affinity, new_aff = _affinity(model, lists.nb, lists.sc, lists.new_nb, lists.new_sc,
+                                  vectors, lists.changed, dead)
+    rows = np.flatnonzero(lists.changed)
+    _drift(model, docs, result)
+    result.delta = DeltaArrays(
+        rows_before=n0, articles=docs, published=new_pub, matrix=vectors,
+        neighbors=lists.new_nb, scores=lists.new_sc, affinity=new_aff,
+        changed_rows=rows.astype(np.int64), changed_neighbors=lists.nb[rows],
+        changed_scores=lists.sc[rows],
+        changed_affinity=None if affinity is None else affinity[rows],
+        deleted_rows=np.asarray(dead_rows, dtype=np.int64))
+    return result
 
-    new_nb = np.full((m, k), -1, dtype=np.int32)
-    new_sc = np.zeros((m, k), dtype=np.float32)
-    among_new = (vectors @ vectors.T).toarray().astype(np.float32) if m else None
+
+def _refill_holders(model: Model, lists: _Lists, dead_rows: list[int], dead: np.ndarray,
+                    live: np.ndarray, per_chunk: int) -> None:
+    """Lists that held a deleted row: their full top-K again, over the live rows."""
+    k = lists.nb.shape[1]
+    holders = np.flatnonzero(np.isin(lists.nb, dead_rows).any(axis=1) & ~dead)
+    for chunk in _chunks(holders, per_chunk):
+        dense = np.ascontiguousarray(_against(model.matrix, model.matrix[chunk]).T)
+        dense[:, ~live] = -np.inf
+        dense[np.arange(len(chunk)), chunk] = -np.inf
+        lists.nb[chunk], lists.sc[chunk] = _top(dense, k)
+        lists.changed[chunk] = True
+
+
+def _add_rows(model: Model, lists: _Lists, vectors: sp.csr_matrix, new_pub: np.ndarray,
+              dead: np.ndarray, live: np.ndarray, per_chunk: int) -> None:
+    """The appended rows' own lists, and their reverse updates into existing lists."""
+    n0, k = lists.nb.shape
+    m = vectors.shape[0]
+    among_new = (vectors @ vectors.T).toarray().astype(np.float32)
+    blocked = np.flatnonzero(~np.concatenate([live, new_pub]))
     for chunk in _chunks(np.arange(m), per_chunk):
         old = _against(model.matrix, vectors[chunk])  # n0 x chunk
         dense = np.empty((len(chunk), n0 + m), dtype=np.float32)
         dense[:, :n0] = old.T
-        dense[:, n0:] = among_new[chunk]  # type: ignore[index]
-        dense[:, np.flatnonzero(~np.concatenate([live, new_pub]))] = -np.inf
+        dense[:, n0:] = among_new[chunk]
+        dense[:, blocked] = -np.inf
         dense[np.arange(len(chunk)), n0 + chunk] = -np.inf
-        new_nb[chunk], new_sc[chunk] = _top(dense, k)
+        lists.new_nb[chunk], lists.new_sc[chunk] = _top(dense, k)
         # Reverse update: existing live rows whose weakest candidate a new one beats.
         offered = chunk[new_pub[chunk]]
         if not len(offered):
             continue
         extra = old[:, new_pub[chunk]]
-        weakest = np.where(nb[:, -1] >= 0, sc[:, -1], 0.0)
+        weakest = np.where(lists.nb[:, -1] >= 0, lists.sc[:, -1], 0.0)
         hit = np.flatnonzero((extra > weakest[:, None]).any(axis=1) & ~dead)
         if len(hit):
-            _merge(nb, sc, hit, extra[hit], n0 + offered)
-            changed[hit] = True
-
-    affinity, new_aff = _affinity(model, nb, sc, new_nb, new_sc, vectors, changed, dead)
-    rows = np.flatnonzero(changed)
-    _drift(model, docs, result)
-    result.delta = DeltaArrays(
-        rows_before=n0, articles=docs, published=new_pub, matrix=vectors, neighbors=new_nb,
-        scores=new_sc, affinity=new_aff, changed_rows=rows.astype(np.int64),
-        changed_neighbors=nb[rows], changed_scores=sc[rows],
-        changed_affinity=None if affinity is None else affinity[rows],
-        deleted_rows=np.asarray(dead_rows, dtype=np.int64))
-    return result
+            _merge(lists.nb, lists.sc, hit, extra[hit], n0 + offered)
+            lists.changed[hit] = True
 
 
 def _empty_delta(model: Model) -> DeltaArrays:
@@ -193,6 +217,27 @@ def _empty_delta(model: Model) -> DeltaArrays:
         neighbors=none.astype(np.int32), scores=none, affinity=aff,
         changed_rows=np.zeros(0, dtype=np.int64), changed_neighbors=none.astype(np.int32),
         changed_scores=none, changed_affinity=aff, deleted_rows=np.zeros(0, dtype=np.int64))
+
+
+def _sub_matrix(model: Model, vectors: sp.csr_matrix, wanted: np.ndarray,
+                cand: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray]:
+    """The vectors of ``wanted`` then of their other candidates, over only the terms they
+    use (the same dot products, but per-block transposes cost the sub-problem, not the
+    vocabulary), and the global -> local row map."""
+    n0 = model.matrix.shape[0]
+    others = np.setdiff1d(cand[cand >= 0], wanted)
+    local = np.concatenate([wanted, others])
+    pos = np.full(n0 + vectors.shape[0], -1, dtype=np.int64)
+    pos[local] = np.arange(len(local))
+    old, new = local[local < n0], local[local >= n0]
+    matrix = sp.vstack([model.matrix[old], vectors[new - n0]], format="csr", dtype=np.float32)
+    matrix = matrix[np.argsort(pos[np.concatenate([old, new])])]  # into ``local``'s order
+    terms = np.unique(matrix.indices)
+    column = np.zeros(matrix.shape[1], dtype=np.int32)
+    column[terms] = np.arange(len(terms), dtype=np.int32)
+    matrix = sp.csr_matrix((matrix.data, column[matrix.indices], matrix.indptr),
+                           shape=(matrix.shape[0], len(terms)))
+    return matrix, pos
 
 
 def _affinity(model: Model, nb: np.ndarray, sc: np.ndarray, new_nb: np.ndarray,
@@ -215,27 +260,12 @@ def _affinity(model: Model, nb: np.ndarray, sc: np.ndarray, new_nb: np.ndarray,
     wanted = np.union1d(touched, holders)
     wanted = wanted[~np.concatenate([dead, np.zeros(m, dtype=bool)])[wanted]]
     cand = all_nb[wanted]
-    others = np.setdiff1d(cand[cand >= 0], wanted)
-    local = np.concatenate([wanted, others])  # the wanted rows first
-    pos = np.full(n0 + m, -1, dtype=np.int64)
-    pos[local] = np.arange(len(local))
-    matrix = sp.vstack([model.matrix[local[local < n0]], vectors[local[local >= n0] - n0]],
-                       format="csr", dtype=np.float32)
-    # vstack put the old rows first: reorder to ``local``'s order.
-    stacked = np.concatenate([local[local < n0], local[local >= n0]])
-    matrix = matrix[np.argsort(pos[stacked])]
-    # Only the terms these rows use: the same dot products over a narrower matrix, so the
-    # per-block transposes cost the sub-problem, not the vocabulary.
-    terms = np.unique(matrix.indices)
-    column = np.zeros(matrix.shape[1], dtype=np.int32)
-    column[terms] = np.arange(len(terms), dtype=np.int32)
-    matrix = sp.csr_matrix((matrix.data, column[matrix.indices], matrix.indptr),
-                           shape=(matrix.shape[0], len(terms)))
+    matrix, pos = _sub_matrix(model, vectors, wanted, cand)
     # Lists only for the wanted rows (the others are there for their vectors), and the hub
     # term applied here from the global lists, where every candidate's own list is known:
     # index.neighbourhood_affinity's hub is the mean of a row's first HUB_K valid scores,
     # and max(max(x, floor) - h, floor) == max(x - h, floor) for h >= 0.
-    sub_nb = np.full((len(local), nb.shape[1]), -1, dtype=np.int32)
+    sub_nb = np.full((matrix.shape[0], nb.shape[1]), -1, dtype=np.int32)
     sub_nb[: len(wanted)] = np.where(cand >= 0, pos[np.maximum(cand, 0)], -1)
     sub_sc = np.zeros(sub_nb.shape, dtype=np.float32)
     sub_sc[: len(wanted)] = all_sc[wanted]
