@@ -107,6 +107,19 @@ def test_one_batch_with_upserts_and_removals_together(trained) -> None:
     _compare(_served(Model.load(store, store.published())), _rebuild(model_a, docs))
 
 
+def test_fold_in_vectorizes_what_training_does(trained) -> None:
+    from recommender.build.train import article_doc
+
+    store, corpus_a = trained
+    vectorizer = Model.load(store, store.published()).vectorizer
+    doc = _article(dict(corpus_a[0], teaser="a teaser", language="de",
+                        author="z")).to_json()
+    assert article_doc(doc).items() <= text_doc(doc).items()
+    ours = vectorizer.transform([text_doc(doc)])
+    theirs = vectorizer.transform([article_doc(doc)])
+    assert ours.nnz and (ours != theirs).nnz == 0
+
+
 def test_resending_the_same_article_changes_nothing(trained) -> None:
     store, corpus_a = trained
     before = store.published()

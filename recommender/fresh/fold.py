@@ -23,7 +23,8 @@ from recommender.artefact.model import Model
 from recommender.corpus import Article
 from recommender.index import local as index
 
-TEXT_FIELDS = ("title", "teaser", "body", "tags", "section")
+# The fields training vectorizes (build.train.article_doc; a test keeps them equal).
+TEXT_FIELDS = ("title", "teaser", "body", "tags", "section", "language")
 MAX_BLOCK_CELLS = 8_000_000
 HUB_K = 10  # index.neighbourhood_affinity's default hub_k, which training uses
 
