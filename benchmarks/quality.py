@@ -33,7 +33,7 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from benchmarks.common import DATASETS, write_table
-from recommender.artefact.model import Model
+from recommender.artefact.load import load_model
 from recommender.artefact.store import ModelStore
 from recommender.build.train import train
 from recommender.evaluate import evaluate_model, read_label_groups
@@ -126,7 +126,7 @@ def run_corpus(spec: CorpusSpec, root: Path, *, slice_n: int | None = None,
         started = time.monotonic()
         result = train(path, tmp / "models", config or {}, publish=True)
         store = ModelStore(tmp / "models")
-        model = Model.load(store, result.version)
+        model = load_model(store, result.version)
         truth = read_label_groups(path, spec.label)
         report = evaluate_model(model, k=K, config_data=config or {}, truth=truth,
                                 min_group_size=spec.min_group_size)

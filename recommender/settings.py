@@ -157,6 +157,17 @@ SETTINGS: tuple[Setting, ...] = (
             "Ranking policy (a [policies.NAME] table) serving requests outside experiments."),
     Setting("OVERRIDES_FILE", None, _optional_path,
             "JSON or TOML file of editorial pins, blocks and boosts; re-read when it changes."),
+    # Freshness between retrains (recommender/fresh): see README "Freshness".
+    Setting("ADMIN_TOKEN", None, _optional_path,
+            "Bearer token for the admin endpoints (PUT/POST/DELETE /v1/articles); unset: they "
+            "answer 404."),
+    Setting("FRESH_MAX_BATCH", 1000, _positive_int,
+            "Most articles accepted in one POST /v1/articles; larger batches get 413."),
+    Setting("FRESH_RETRAIN_ARTICLES", 5000, _positive_int,
+            "Articles folded in since the last full training at which a retrain is due."),
+    Setting("FRESH_RETRAIN_MISSING_SHARE", 0.25, _non_negative_float,
+            "Share of folded-in articles' terms missing from the vocabulary at which a "
+            "retrain is due."),
 )
 
 BY_NAME = {s.name: s for s in SETTINGS}

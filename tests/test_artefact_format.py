@@ -13,7 +13,7 @@ import pytest
 import scipy.sparse as sp
 
 from recommender.artefact import format as fmt
-from recommender.artefact.model import Model
+from recommender.artefact.load import load_model
 from recommender.artefact.store import ModelStore, ModelStoreError
 from recommender.artefact.writer import write_model
 from recommender.build.train import train
@@ -68,12 +68,12 @@ def test_writer_refuses_an_incomplete_manifest_and_leaves_nothing(tmp_path: Path
 
 def test_reader_refuses_an_unknown_format_version(tmp_path: Path) -> None:
     result = train(TINY, tmp_path)
-    _edit_manifest(result.path, format_version=2)
+    _edit_manifest(result.path, format_version=3)
     with pytest.raises(ModelStoreError) as err:
-        Model.load(ModelStore(tmp_path), result.version)
+        load_model(ModelStore(tmp_path), result.version)
     assert str(err.value) == (
-        f"{result.path / 'manifest.json'}: model format 2 is not supported (this recommender "
-        "reads format 1); written by a newer recommender: upgrade this one, or retrain the "
+        f"{result.path / 'manifest.json'}: model format 3 is not supported (this recommender "
+        "reads formats 1 and 2); written by a newer recommender: upgrade this one, or retrain the "
         "model")
 
 
@@ -88,13 +88,13 @@ def test_reader_checks_the_manifest_schema(tmp_path: Path, change: dict, message
     result = train(TINY, tmp_path)
     _edit_manifest(result.path, **change)
     with pytest.raises(ModelStoreError, match=message.replace("[", r"\[").replace("]", r"\]")):
-        Model.load(ModelStore(tmp_path), result.version)
+        load_model(ModelStore(tmp_path), result.version)
 
 
 def test_reader_ignores_unknown_manifest_keys(tmp_path: Path) -> None:
     result = train(TINY, tmp_path)
     _edit_manifest(result.path, added_later={"note": "optional keys keep format 1"})
-    assert len(Model.load(ModelStore(tmp_path), result.version)) == 10
+    assert len(load_model(ModelStore(tmp_path), result.version)) == 10
 
 
 def test_training_imports_no_serving_code() -> None:

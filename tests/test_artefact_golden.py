@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from recommender.api import create_app
-from recommender.artefact.model import Model
+from recommender.artefact.load import load_model
 from recommender.artefact.store import ModelStore
 from tests.support.paths import DATA
 
@@ -30,7 +30,7 @@ def golden_models(tmp_path: Path) -> Path:
 def test_golden_model_loads_with_its_checksums(golden_models: Path) -> None:
     store = ModelStore(golden_models)
     assert store.published() == EXPECTED["version"]
-    model = Model.load(store, EXPECTED["version"])
+    model = load_model(store, EXPECTED["version"])
     assert model.manifest["format_version"] == 1
     assert [a["id"] for a in model.articles] == list(EXPECTED["candidates"])
     assert model.affinity is not None
@@ -38,7 +38,7 @@ def test_golden_model_loads_with_its_checksums(golden_models: Path) -> None:
 
 
 def test_golden_model_has_the_same_candidates(golden_models: Path) -> None:
-    model = Model.load(ModelStore(golden_models), EXPECTED["version"])
+    model = load_model(ModelStore(golden_models), EXPECTED["version"])
     got = {a["id"]: [[model.articles[c.row]["id"], round(c.score, 4)]
                      for c in model.candidates(i)]
            for i, a in enumerate(model.articles)}
@@ -85,7 +85,7 @@ def test_training_the_golden_corpus_again_writes_the_same_files(tmp_path: Path) 
     # New index settings may appear (with defaults that keep the old behaviour).
     assert old["params"]["index"].items() <= new["params"]["index"].items()
     # Article documents may gain keys in format 1, never lose or change one.
-    old_model = Model.load(ModelStore(GOLDEN / "models"), EXPECTED["version"])
-    new_model = Model.load(ModelStore(tmp_path), result.version)
+    old_model = load_model(ModelStore(GOLDEN / "models"), EXPECTED["version"])
+    new_model = load_model(ModelStore(tmp_path), result.version)
     for before, after in zip(old_model.articles, new_model.articles, strict=True):
         assert {k: after.get(k) for k in before} == before

@@ -1,6 +1,7 @@
 """Every source through `recommender train` / `retrain`: clear one-line errors, no tracebacks."""
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -136,3 +137,15 @@ def test_retrain_and_labels_on_a_wordpress_export(tmp_path):
     assert data["status"] in ("published", "rejected")
     fails_cleanly(run("retrain", "--corpus", DATA / "missing.xml", "--models", models),
                   "missing.xml: corpus file not found")
+
+
+def test_evaluate_reads_labels_from_a_folder_of_pages(tmp_path):
+    models = tmp_path / "m"
+    pages = tmp_path / "pages"
+    shutil.copytree(DATA / "html", pages)
+    assert run("train", "--corpus", pages, "--models", models).exit_code == 0
+    # --corpus names the folder again (say, after moving it): a folder is a corpus here too.
+    result = run("evaluate", "--corpus", pages, "--labels-from", "section", "--models", models,
+                 "-k", "2", "--no-save")
+    assert result.exit_code == 0, result.output
+    assert f"labels.section in {pages}" in result.output

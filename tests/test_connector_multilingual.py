@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from recommender.artefact.model import Model
+from recommender.artefact.load import load_model
 from recommender.artefact.store import ModelStore
 from recommender.build.train import train
 from recommender.cli import main
@@ -38,7 +38,7 @@ def mixed(tmp_path_factory):
                       encoding="utf-8")
     store = ModelStore(root / "models")
     result = train(corpus, store.root, {"index": {"top_k": 4}})
-    return Model.load(store, result.version)
+    return load_model(store, result.version)
 
 
 def related(model, article_id, k=2):
@@ -75,5 +75,5 @@ def test_train_command_on_a_mixed_folder_of_pages(tmp_path):
     result = CliRunner().invoke(main, ["train", "--corpus", str(pages),
                                        "--models", str(tmp_path / "m")])
     assert result.exit_code == 0, result.output
-    model = Model.load(ModelStore(tmp_path / "m"), result.stdout.strip().splitlines()[-1])
+    model = load_model(ModelStore(tmp_path / "m"), result.stdout.strip().splitlines()[-1])
     assert {a["language"] for a in model.articles} == {"en", "es"}

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from recommender.artefact.model import Model
+from recommender.artefact.load import load_model
 from recommender.artefact.store import ModelStore
 from recommender.build.train import train
 from recommender.cli import main
@@ -35,7 +35,7 @@ def labelled_models(tmp_path):
 
 def test_topical_corpus_scores_perfectly_at_k2(labelled_models):
     corpus, models, version = labelled_models
-    model = Model.load(ModelStore(models), version)
+    model = load_model(ModelStore(models), version)
     report = evaluate_model(model, k=2, truth=read_label_groups(corpus, "topic"))
     # Three topics of three articles: both neighbours of every article share its topic.
     assert report["labels"]["precision_at_k"] == pytest.approx(1.0)
@@ -49,7 +49,7 @@ def test_topical_corpus_scores_perfectly_at_k2(labelled_models):
 
 def test_longer_lists_must_leave_the_topic(labelled_models):
     corpus, models, version = labelled_models
-    model = Model.load(ModelStore(models), version)
+    model = load_model(ModelStore(models), version)
     report = evaluate_model(model, k=4, truth=read_label_groups(corpus, "topic"))
     # Only two same-topic articles exist, so at most 2 of 4 slots can be relevant...
     assert report["labels"]["precision_at_k"] <= 0.5 + 1e-9
@@ -109,7 +109,7 @@ def test_evaluate_errors_are_clean(runner, labelled_models, tmp_path):
 
 def test_html_renders_without_labels(labelled_models):
     _, models, version = labelled_models
-    report = evaluate_model(Model.load(ModelStore(models), version), k=3)
+    report = evaluate_model(load_model(ModelStore(models), version), k=3)
     page = render_html(report)
     assert report["labels"] is None and "precision" not in page
     assert page.count("<svg") == 2
@@ -162,7 +162,7 @@ def test_evaluation_reports_progress_through_a_callback(labelled_models):
     _, models, version = labelled_models
     store = ModelStore(models)
     calls: list[tuple[str, int, int]] = []
-    model = Model.load(store, version)
+    model = load_model(store, version)
     evaluate_model(model, k=3, against=model, progress=lambda *a: calls.append(a))
     ranking = [c for c in calls if c[0] == "ranking"]
     # Nine published articles (the draft gets no list), one call after each.

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from recommender.api import create_app
-from recommender.artefact.model import Model
+from recommender.artefact.load import load_model
 from recommender.artefact.store import ModelStore, ModelStoreError
 from recommender.build.train import TrainError, train
 from recommender.common.files import sha256_file
@@ -71,7 +71,7 @@ def test_out_of_range_neighbours_are_refused_at_load(models_dir: Path, bad: int)
     version = _rewrite(models_dir, "neighbors.npy", neighbors)
     ModelStore(models_dir).verify(version)  # the checksums match...
     with pytest.raises(ModelStoreError, match="neighbors.npy: rows must be -1 or 0 to"):
-        Model.load(ModelStore(models_dir), version)  # ...but the rows cannot be served
+        load_model(ModelStore(models_dir), version)  # ...but the rows cannot be served
     app = create_app({"MODELS_DIR": str(models_dir), "TESTING": True, "RELOAD_INTERVAL": 0})
     resp = app.test_client().get("/readyz")
     assert resp.status_code == 503 and "rows must be" in resp.get_json()["error"]["message"]
@@ -79,7 +79,7 @@ def test_out_of_range_neighbours_are_refused_at_load(models_dir: Path, bad: int)
 
 def test_valid_models_still_load(models_dir: Path) -> None:
     store = ModelStore(models_dir)
-    model = Model.load(store, store.published() or "")
+    model = load_model(store, store.published() or "")
     assert len(model) > 0
 
 

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from recommender.artefact.model import Model
+from recommender.artefact.load import load_model
 from recommender.artefact.store import ModelStore
 from recommender.build.train import TrainError, train
 from recommender.policy import load_policies
@@ -21,7 +21,7 @@ def policies(neighbourhood: bool):
 
 def test_order_follows_affinity_or_cosine(models_dir):
     store = ModelStore(models_dir)
-    model = Model.load(store, store.published())
+    model = load_model(store, store.published())
     assert model.affinity is not None
     now = datetime(2026, 12, 1, tzinfo=UTC)
     differs = []
@@ -50,7 +50,7 @@ def test_order_follows_affinity_or_cosine(models_dir):
 
 def test_neighbourhood_can_be_switched_off_at_training(tmp_path):
     result = train(TINY, tmp_path, {"index": {"neighbourhood": 0}})
-    model = Model.load(ModelStore(tmp_path), result.version)
+    model = load_model(ModelStore(tmp_path), result.version)
     assert model.affinity is None
     # Asked for the neighbourhood order without one, the policy orders by the cosine.
     asked = policies(True)["default"].rank(model, 3, source_row=0).items

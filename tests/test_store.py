@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from recommender.artefact.model import Model
+from recommender.artefact.load import load_model
 from recommender.artefact.store import ModelStore, ModelStoreError
 from recommender.build.train import TrainError, train
 from tests.support.paths import TINY
@@ -13,7 +13,7 @@ def test_round_trip_matches_fresh_vectors(tmp_path):
     result = train(TINY, tmp_path, {"index": {"top_k": 5}})
     store = ModelStore(tmp_path)
     assert store.published() == result.version
-    model = Model.load(store, result.version)
+    model = load_model(store, result.version)
     assert isinstance(model.neighbors, np.memmap)
     row = model.row_of["bake-1"]
     again = model.vectorize(model.articles[row])
@@ -47,11 +47,11 @@ def test_damaged_and_foreign_models_are_refused(tmp_path):
     data[-1] ^= 0xFF
     scores.write_bytes(bytes(data))
     with pytest.raises(ModelStoreError, match="scores.npy: checksum mismatch"):
-        Model.load(store, result.version)
+        load_model(store, result.version)
     manifest = result.path / "manifest.json"
     manifest.write_text(json.dumps({"format": "something-else"}))
     with pytest.raises(ModelStoreError, match="foreign"):
-        Model.load(store, result.version)
+        load_model(store, result.version)
     with pytest.raises(ModelStoreError, match="not a model version"):
         store.read_manifest("../etc")
 
@@ -69,7 +69,7 @@ def test_failed_write_leaves_published_model(tmp_path, monkeypatch):
     assert store.published() == first
     assert [v.version for v in store.versions()] == [first]
     assert not list(tmp_path.glob(".tmp-*"))
-    Model.load(store, first)
+    load_model(store, first)
 
 
 def test_versions_rollback_and_prune(tmp_path):

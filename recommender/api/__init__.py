@@ -15,6 +15,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the service. ``config`` overrides env vars and the config file (tests)."""
     from recommender.api import (
         admin,
+        articles,
         body,
         demo,
         errors,
@@ -43,7 +44,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     wiring.install(app)  # the core's Services: models, policies, experiments, events
     errors.register_error_handlers(app)
     body.install(app)  # chunked bodies over MAX_CONTENT_LENGTH: 413
-    for bp in (health.bp, related.bp, model_info.bp, events.bp, admin.bp):
+    for bp in (health.bp, related.bp, model_info.bp, events.bp, admin.bp, articles.bp):
         app.register_blueprint(bp)
     for bp in (widget.bp, demo.bp, openapi.bp):  # the site widget and the /demo news site
         app.register_blueprint(bp)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
+from recommender.api.articles import freshness_report
 from recommender.api.jsonresp import json_response
 from recommender.api.wiring import services
 
@@ -15,4 +16,4 @@ def model_info() -> Response:
     holder = services().models
     model = holder.get()  # ModelUnavailable: a JSON 503 (api/errors)
     return json_response({"published": holder.published(), "loaded": model.version,
-                          "manifest": model.summary()})
+                          "manifest": model.summary(), "freshness": freshness_report(model)})

@@ -61,6 +61,9 @@ HTML_PARAMS = RELATED_PARAMS + [
     _query("css", _BOOL, "link widget.css (default 1)"),
     _query("frame", _BOOL, "a whole page for an iframe (default 0)"),
 ]
+# What PUT/POST/DELETE /v1/articles answer once the change is published (README, Freshness).
+FRESH_RESULT = {"type": "object", "required": ["version", "parent"]}
+
 ARTICLE_ID = {"name": "article_id", "in": "path", "required": True,
               "schema": {"type": "string", "minLength": 1}}
 
@@ -149,6 +152,25 @@ def _paths() -> dict[str, Any]:
         "/v1/events/status": {"get": {"summary": "event buffer counts (details: admin)",
                                       "responses": {"200": _json(
                                           {"$ref": "#/components/schemas/Status"}, "counts")}}},
+        "/v1/articles/{article_id}": {
+            "put": {"summary": "add or change one article between retrains (admin)",
+                    "security": [{"admin": []}], "parameters": [ARTICLE_ID],
+                    "requestBody": {"required": True, "content": {"application/json": {
+                        "schema": {"type": "object", "description": "the corpus fields"}}}},
+                    "responses": {"200": _json(FRESH_RESULT, "published"),
+                                  **_errors(400, 401, 404, 503)}},
+            "delete": {"summary": "take one article out of every list (admin)",
+                       "security": [{"admin": []}], "parameters": [ARTICLE_ID],
+                       "responses": {"200": _json(FRESH_RESULT, "published"),
+                                     **_errors(401, 404, 503)}}},
+        "/v1/articles": {"post": {
+            "summary": "add or change a batch of articles between retrains (admin)",
+            "security": [{"admin": []}],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["articles"], "properties": {"articles": {
+                    "type": "array", "items": {"type": "object"}}}}}}},
+            "responses": {"200": _json(FRESH_RESULT, "published"),
+                          **_errors(400, 401, 404, 413, 503)}}},
         "/v1/admin/reload": {"post": {
             "summary": "re-read the published pointer now (admin)",
             "security": [{"admin": []}],

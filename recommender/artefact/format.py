@@ -18,6 +18,14 @@ The writer (``writer.py``) and the reader (``model.py``) take every name from he
 ignore manifest keys they do not know, so adding an optional key keeps format 1; renaming a
 file, changing a dtype or the meaning of a key needs ``FORMAT_VERSION + 1`` and a golden
 model for the new version (tests/data/golden-v1 pins this one).
+
+Format 2 (``DELTA_FORMAT_VERSION``) is a *delta version*: a commit point over an immutable
+format-1 base (``base``) that lists the delta segments applied on top, oldest first
+(``chain``, ending with its own). Each delta version directory holds only its own segment
+(``delta.py``): the rows it appends (new and changed articles: ``ARTICLES`` ... ``AFFINITY``
+as above, for those rows only), the rewritten lists of existing rows (``CHANGED_*``) and the
+rows it deletes (``DELETED_ROWS``). Full versions are still written as format 1, so a format-1
+reader keeps reading every full model; this reader reads both.
 """
 
 from __future__ import annotations
@@ -32,7 +40,9 @@ import orjson
 import scipy.sparse as sp
 
 FORMAT = "recommender-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 1  # a full version (what training writes)
+DELTA_FORMAT_VERSION = 2  # a delta version: base + segments (artefact/delta.py)
+READ_VERSIONS = (FORMAT_VERSION, DELTA_FORMAT_VERSION)
 POINTER = "CURRENT"
 MANIFEST = "manifest.json"
 VERSION_RE = re.compile(r"^\d{8}T\d{6}\.\d{3}Z-[0-9a-f]{6}$")
@@ -49,11 +59,28 @@ NEIGHBORS = "neighbors.npy"
 SCORES = "scores.npy"
 AFFINITY = "affinity.npy"
 OPTIONAL_FILES = frozenset({AFFINITY})
+FULL_FILES = (ARTICLES, ARTICLE_OFFSETS, PUBLISHED, VOCABULARY, IDF, MATRIX_DATA,
+              MATRIX_INDICES, MATRIX_INDPTR, NEIGHBORS, SCORES)
+# A delta segment's own files, besides the appended rows' (ARTICLES ... AFFINITY, no idf).
+CHANGED_ROWS = "changed_rows.npy"
+CHANGED_NEIGHBORS = "changed_neighbors.npy"
+CHANGED_SCORES = "changed_scores.npy"
+CHANGED_AFFINITY = "changed_affinity.npy"
+DELETED_ROWS = "deleted_rows.npy"
+DELTA_FILES = (ARTICLES, ARTICLE_OFFSETS, PUBLISHED, MATRIX_DATA, MATRIX_INDICES, MATRIX_INDPTR,
+               NEIGHBORS, SCORES, CHANGED_ROWS, CHANGED_NEIGHBORS, CHANGED_SCORES, DELETED_ROWS)
+DELTA_OPTIONAL = frozenset({AFFINITY, CHANGED_AFFINITY})
 
 DTYPES: dict[str, type] = {
     ARTICLES: np.uint8, ARTICLE_OFFSETS: np.int64, PUBLISHED: np.bool_, IDF: np.float32,
     MATRIX_DATA: np.float32, MATRIX_INDICES: np.int32, MATRIX_INDPTR: np.int64,
     NEIGHBORS: np.int32, SCORES: np.float32, AFFINITY: np.float32,
+}
+# A delta segment's files: the appended rows' as above, plus its own.
+DELTA_DTYPES: dict[str, type] = {
+    **{name: DTYPES[name] for name in DELTA_FILES if name in DTYPES}, AFFINITY: np.float32,
+    CHANGED_ROWS: np.int64, CHANGED_NEIGHBORS: np.int32, CHANGED_SCORES: np.float32,
+    CHANGED_AFFINITY: np.float32, DELETED_ROWS: np.int64,
 }
 
 
@@ -85,6 +112,15 @@ MANIFEST_SCHEMA: ManifestSchema = {
     "matrix_shape": (list, True),
     "files": (dict, True),
 }
+# A delta version also names its base, its chain of segments and where its rows start.
+DELTA_SCHEMA: ManifestSchema = {
+    "base": (str, True),
+    "parent": (str, True),
+    "chain": (list, True),
+    "rows_before": (int, True),
+    "row_count": (int, True),
+    "freshness": (dict, True),
+}
 # What the writer adds; the rest comes from training.
 WRITER_KEYS = ("format", "format_version", "version", "files")
 
@@ -103,17 +139,21 @@ def check_format(manifest: Any, where: str) -> None:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise ModelStoreError(f"{where}: not a recommender model (foreign format)")
     found = manifest.get("format_version")
-    if found != FORMAT_VERSION:
+    if isinstance(found, bool) or found not in READ_VERSIONS:
+        newest = READ_VERSIONS[-1]
         hint = ("written by a newer recommender: upgrade this one, or retrain the model"
-                if isinstance(found, int) and found > FORMAT_VERSION else "retrain the model")
+                if isinstance(found, int) and found > newest else "retrain the model")
+        readable = " and ".join(str(v) for v in READ_VERSIONS)
         raise ModelStoreError(f"{where}: model format {found!r} is not supported (this "
-                              f"recommender reads format {FORMAT_VERSION}); {hint}")
+                              f"recommender reads formats {readable}); {hint}")
 
 
-def validate_manifest(manifest: Any, where: str) -> dict[str, Any]:
-    """Check the format, then every schema key's presence and type; return the manifest."""
-    check_format(manifest, where)
-    for key, (kind, required) in MANIFEST_SCHEMA.items():
+def is_delta(manifest: Mapping[str, Any]) -> bool:
+    return manifest.get("format_version") == DELTA_FORMAT_VERSION
+
+
+def _check_keys(manifest: Any, schema: ManifestSchema, where: str) -> None:
+    for key, (kind, required) in schema.items():
         present, value = _lookup(manifest, key)
         if not present:
             if required:
@@ -124,6 +164,20 @@ def validate_manifest(manifest: Any, where: str) -> dict[str, Any]:
             names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
             raise ModelStoreError(f"{where}: manifest key {key!r} must be {names}, "
                                   f"got {value!r:.60}")
+
+
+def validate_manifest(manifest: Any, where: str) -> dict[str, Any]:
+    """Check the format, then every schema key's presence and type; return the manifest."""
+    check_format(manifest, where)
+    _check_keys(manifest, MANIFEST_SCHEMA, where)
+    delta = is_delta(manifest)
+    if delta:
+        _check_keys(manifest, DELTA_SCHEMA, where)
+        chain = manifest["chain"]
+        if not chain or chain[-1] != manifest["version"] or not all(
+                isinstance(v, str) and VERSION_RE.match(v) for v in (*chain, manifest["base"])):
+            raise ModelStoreError(f"{where}: manifest key 'chain' must list version ids "
+                                  "ending with this version")
     shape = manifest["matrix_shape"]
     if len(shape) != 2 or not all(isinstance(n, int) and n >= 0 for n in shape):
         raise ModelStoreError(f"{where}: manifest key 'matrix_shape' must be two counts")
@@ -132,8 +186,8 @@ def validate_manifest(manifest: Any, where: str) -> dict[str, Any]:
             raise ModelStoreError(f"{where}: manifest lists a suspicious file name {name!r}")
         if not isinstance(meta, dict) or not isinstance(meta.get("sha256"), str):
             raise ModelStoreError(f"{where}: manifest entry for {name!r} lacks its sha256")
-    missing = [n for n in (*DTYPES, VOCABULARY) if n not in OPTIONAL_FILES
-               and n not in manifest["files"]]
+    required = DELTA_FILES if delta else FULL_FILES
+    missing = [n for n in required if n not in manifest["files"]]
     if missing:
         raise ModelStoreError(f"{where}: manifest does not list {', '.join(missing)}")
     return manifest

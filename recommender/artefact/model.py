@@ -94,6 +94,7 @@ class Model:
         vectorizer: ArticleVectorizer | Callable[[], ArticleVectorizer],
         published_mask: np.ndarray | None = None,
         affinity: np.ndarray | None = None,
+        row_of: dict[str, int] | None = None,
     ):
         self.version = version
         self.manifest = manifest
@@ -105,7 +106,11 @@ class Model:
         self.affinity = affinity
         self._vectorizer = vectorizer
         self._vectorizer_lock = threading.Lock()
-        self.row_of: dict[str, int] = {a["id"]: i for i, a in enumerate(articles)}
+        self.row_of: dict[str, int] = (row_of if row_of is not None
+                                       else {a["id"]: i for i, a in enumerate(articles)})
+        # A delta version (artefact/layered.py) keeps its base and segments for reuse.
+        self.base: Model | None = None
+        self.segments: list[Any] = []
         if published_mask is None:
             published_mask = np.array(
                 [a.get("status", "published") == "published" for a in articles], dtype=bool)
@@ -113,6 +118,11 @@ class Model:
 
     @classmethod
     def load(cls, store: ModelStore, version: str, *, mmap: bool = True) -> Model:
+        """Load a full (format 1) version, checksums verified (any version:
+        ``artefact.load.load_model``)."""
+        if fmt.is_delta(store.read_manifest(version)):
+            raise ModelStoreError(f"{store.root / version}: a delta version; open it with "
+                                  "recommender.artefact.load.load_model")
         manifest = store.verify(version)
         base = store.root / version
         mode: Literal["r"] | None = "r" if mmap else None
@@ -193,7 +203,22 @@ class Model:
             "top_k": m.get("params", {}).get("index", {}).get("top_k"),
             "corpus": {k: m.get("corpus", {}).get(k) for k in ("sha256", "articles", "skipped")},
             "packages": m.get("packages"),
+            "freshness": freshness(m),
         }
+
+
+def freshness(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """What was folded in since the last full training (artefact/delta.py); zeros for a
+    full version."""
+    raw = manifest.get("freshness")
+    found: Mapping[str, Any] = raw if isinstance(raw, dict) else {}
+    return {"base": manifest.get("base", manifest.get("version")),
+            "deltas": len(manifest.get("chain", [])),
+            "folded_in": int(found.get("folded_in", 0)),
+            "removed": int(found.get("removed", 0)),
+            "terms": int(found.get("terms", 0)),
+            "missing_terms": int(found.get("missing_terms", 0)),
+            "missing_share": float(found.get("missing_share", 0.0))}
 
 
 def model_dir(store: ModelStore, version: str) -> Path:

@@ -1,6 +1,6 @@
 """Versioned, immutable model directories and the atomic ``CURRENT`` pointer.
 
-Layout::
+Layout (delta versions, format 2, name their base and segments: format.py)::
 
     models/
       CURRENT                      # the published version id, replaced atomically
@@ -161,7 +161,13 @@ class ModelStore:
         in ``protect``. ``protect`` has no default on purpose: callers pass the versions
         A/B variants serve (``recommender.build.protect.protected_versions``)."""
         spared = {self.published(), *protect}
-        names = [v.version for v in self.versions()]
+        infos = self.versions()
+        names = [v.version for v in infos]
+        kept = set(names[max(0, len(names) - keep):]) | spared
+        # A delta version needs its base and every segment of its chain (format.py).
+        for info in infos:
+            if info.version in kept:
+                spared.update([info.manifest.get("base"), *info.manifest.get("chain", [])])
         removable = [v for v in names[: max(0, len(names) - keep)] if v not in spared]
         for name in removable:
             shutil.rmtree(self.root / name, ignore_errors=True)

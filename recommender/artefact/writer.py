@@ -70,8 +70,8 @@ class VersionWriter:
         except OSError as exc:
             raise write_error(self.tmp / name, exc) from None
 
-    def commit(self, manifest: Mapping[str, Any]) -> Path:
-        full = {"format": FORMAT, "format_version": FORMAT_VERSION, "version": self.version,
+    def commit(self, manifest: Mapping[str, Any], format_version: int = FORMAT_VERSION) -> Path:
+        full = {"format": FORMAT, "format_version": format_version, "version": self.version,
                 **manifest, "files": self.files}
         validate_manifest(full, str(self.tmp / MANIFEST))  # never publish what cannot load
         with (self.tmp / MANIFEST).open("w", encoding="utf-8") as fh:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from recommender.artefact.load import load_model
 from recommender.artefact.model import Model
 from recommender.artefact.store import ModelStore, ModelStoreError
 from recommender.build import config
@@ -30,7 +31,13 @@ from recommender.build.protect import (
     protected_versions,
     prune_versions,
 )
-from recommender.build.train import TrainError, plural, read_training_corpus, train_corpus
+from recommender.build.train import (
+    TrainError,
+    corpus_mtime,
+    plural,
+    read_training_corpus,
+    train_corpus,
+)
 from recommender.corpus import Corpus, CorpusError
 from recommender.evaluate import (
     DEFAULT_K,
@@ -44,6 +51,7 @@ from recommender.evaluate import (
     read_pairs,
     save_report,
 )
+from recommender.fresh import publish_with_replay
 from recommender.settings import BY_NAME
 
 __all__ = ["DEFAULT_GATES", "EXIT_FAILED", "EXIT_PUBLISHED", "EXIT_REJECTED", "RETRAIN_KEYS",
@@ -209,14 +217,14 @@ def _evaluate(new: Model, old: Model | None, plan: _Plan, truth: GroundTruth | N
 
 def _load(store: ModelStore, version: str) -> Model:
     try:
-        return Model.load(store, version)
+        return load_model(store, version)
     except ModelStoreError as exc:
         raise RetrainError("evaluate", str(exc)) from None
 
 
 def _decide(store: ModelStore, version: str, plan: _Plan, new_report: dict[str, Any],
-            gates: list[GateResult], dry_run: bool,
-            echo: Callable[[str], None]) -> tuple[bool, str, list[str]]:
+            gates: list[GateResult], dry_run: bool, echo: Callable[[str], None],
+            export_time: float | None = None) -> tuple[bool, str, list[str]]:
     """Report the gates; unless a dry run, store the report, publish if they pass, prune."""
     for gate in gates:
         mark = {True: "pass", False: "FAIL", None: "skip"}[gate.passed]
@@ -226,8 +234,10 @@ def _decide(store: ModelStore, version: str, plan: _Plan, new_report: dict[str, 
         return passed, "would-publish" if passed else "would-reject", []
     try:
         save_report(store, new_report)
-        if passed:
-            store.publish(version)
+        if passed:  # replaying the changes journaled since the export (README "Freshness")
+            live = publish_with_replay(store, version, export_time)
+            if live != version:
+                echo(f"replayed the changes published since the export: {live}")
         pruned = prune_versions(store, plan.keep, plan.experiments_path)
     except ModelStoreError as exc:
         raise RetrainError("publish", str(exc)) from None
@@ -251,18 +261,22 @@ def retrain(
     experiments_path: str | None = None,
     skip_invalid: bool = False,
     dry_run: bool = False,
+    export_time: float | None = None,
     echo: Callable[[str], None] = lambda _m: None,
 ) -> RetrainResult:
     """Run every stage; raises RetrainError (naming the stage) when one fails.
 
     Pruning spares the versions the experiments file serves (``experiments_path``, else
     ``RECOMMENDER_EXPERIMENTS_FILE``, else ``[service] experiments_file``), as ``train`` does.
+    Publishing replays the changes journaled after ``export_time`` (default: the corpus
+    file's mtime).
     """
     plan = _plan(config_data or {}, config_name, {
         "labels_from": labels_from, "pairs": pairs, "k": k, "policy": policy,
         "min_group_size": min_group_size, "keep": keep, "experiments_path": experiments_path})
     store = ModelStore(models_dir)
     clock = _Clock(echo)
+    export_time = corpus_mtime(corpus_path) if export_time is None else export_time
     corpus, truth = _read(corpus_path, plan, skip_invalid, clock, echo)
     previous = store.published()
     scratch = Path(tempfile.mkdtemp(prefix="recommender-dry-run-")) if dry_run else None
@@ -280,7 +294,7 @@ def retrain(
                             new_articles=len(corpus.articles),
                             old_articles=len(old_model.articles) if old_model else None)
         passed, status, pruned = _decide(store, trained.version, plan, new_report, gates,
-                                         dry_run, echo)
+                                         dry_run, echo, export_time)
         clock.done("decide", status)
     finally:
         if scratch:

@@ -32,6 +32,7 @@ from recommender.build.protect import (
 )
 from recommender.common.progress import progress
 from recommender.corpus import Corpus, CorpusError, read_corpus
+from recommender.fresh import publish_with_replay
 from recommender.index import DEFAULT_METHOD, SchedulerError, build_candidates
 from recommender.index import local as index
 from recommender.vectorize import ArticleVectorizer, VectorizerError
@@ -52,6 +53,8 @@ class TrainResult:
     skipped: list[CorpusError] = field(default_factory=list)
     pruned: list[str] = field(default_factory=list)
     published: bool = True
+    # What went live: ``version``, or a delta over it replaying the journal (fresh/).
+    published_version: str | None = None
 
 
 def train_params(config_data: Mapping[str, Any], source: str = "config") -> dict[str, Any]:
@@ -173,12 +176,14 @@ def train_corpus(
     experiments_path: str | None = None,
     source: Mapping[str, Any] | None = None,
     scheduler: str | None = None,
+    export_time: float | None = None,
     echo: Echo = lambda _msg: None,
 ) -> TrainResult:
     """Train on a read corpus and write one version; publish and prune when asked.
 
     Pruning spares the versions ``experiments_path``'s variants serve and ``protect``;
-    ``source`` (reader details) lands in the manifest's ``corpus.source``.
+    ``source`` (reader details) lands in the manifest's ``corpus.source``. Publishing
+    first replays the changes journaled after ``export_time`` (README "Freshness").
     """
     vectorizer, matrix = vectorize(corpus, params, echo)
     published = np.array([a.status == "published" for a in corpus.articles], dtype=bool)
@@ -188,14 +193,16 @@ def train_corpus(
         vocabulary=vectorizer.vocabulary_, idf=vectorizer.idf_, matrix=matrix,
         neighbors=neighbors, scores=scores, affinity=affinity)
     path = write_version(store, arrays, manifest_for(corpus, vectorizer, params, source), echo)
-    if publish:
-        store.publish(path.name)
+    live = publish_with_replay(store, path.name, export_time) if publish else None
+    if live not in (None, path.name):
+        echo(f"replayed the changes published since the export: {live}")
     try:
         pruned = prune_versions(store, keep, experiments_path, protect) if keep else []
     except ProtectError as exc:
         raise TrainError(f"{exc}; version {path.name} was written, nothing pruned") from None
     return TrainResult(version=path.name, path=path, article_count=len(corpus.articles),
-                       skipped=list(corpus.errors), pruned=pruned, published=publish)
+                       skipped=list(corpus.errors), pruned=pruned, published=publish,
+                       published_version=live)
 
 
 def train(
@@ -211,11 +218,12 @@ def train(
     experiments_path: str | None = None,
     source: Mapping[str, Any] | None = None,
     scheduler: str | None = None,
+    export_time: float | None = None,
     echo: Echo = lambda _msg: None,
 ) -> TrainResult:
     """Check the whole config (``config_name``: its file, for messages) and the experiments
     file (``experiments_path``, else as the service finds it) before reading the corpus,
-    then ``train_corpus``."""
+    then ``train_corpus``. ``export_time`` defaults to the corpus file's mtime."""
     params = train_params(config_data or {}, config_name or "config")
     experiments_path = experiments_file(experiments_path, config_data)
     if keep:
@@ -223,7 +231,17 @@ def train(
             protected_versions(experiments_path)  # unreadable: stop before any work
         except ProtectError as exc:
             raise TrainError(str(exc)) from None
+    if export_time is None:
+        export_time = corpus_mtime(corpus_path)
     corpus = read_training_corpus(corpus_path, skip_invalid=skip_invalid, echo=echo)
     return train_corpus(corpus, ModelStore(models_dir), params, publish=publish, keep=keep,
                         protect=protect, experiments_path=experiments_path, source=source,
-                        scheduler=scheduler, echo=echo)
+                        scheduler=scheduler, export_time=export_time, echo=echo)
+
+
+def corpus_mtime(path: str | Path) -> float | None:
+    """The export instant T when none is given: the corpus file's modification time."""
+    try:
+        return Path(path).stat().st_mtime
+    except OSError:
+        return None

@@ -11,6 +11,7 @@ import click
 from recommender.cli.ab import ab
 from recommender.cli.common import show_envvars
 from recommender.cli.evaluate import evaluate_cmd, retrain_cmd
+from recommender.cli.fresh import remove_cmd, status_cmd, upsert_cmd
 from recommender.cli.models import rollback_cmd, versions_cmd
 from recommender.cli.serve import serve_cmd
 from recommender.cli.train import train_cmd
@@ -25,10 +26,9 @@ def main() -> None:
 
 
 for _command in (train_cmd, versions_cmd, rollback_cmd, serve_cmd, evaluate_cmd, retrain_cmd,
-                 ab):
+                 upsert_cmd, remove_cmd, status_cmd, ab):
     main.add_command(_command)
 show_envvars(main)
-
 
 if __name__ == "__main__":  # pragma: no cover
     main()

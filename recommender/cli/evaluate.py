@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from recommender.artefact.load import load_model
 from recommender.artefact.model import Model
 from recommender.artefact.store import ModelStore, ModelStoreError
 from recommender.build.retrain import RetrainError, retrain, retrain_options
@@ -98,8 +99,9 @@ def _print(report: dict[str, Any], fmt: str) -> None:
 @config_option
 @option("labels_from")
 @option("pairs")
-@option("corpus", help="Corpus holding the labels (default: the one the version was trained "
-                       "on).")
+@option("corpus", help="Corpus holding the labels, a file or a folder in any format `train` "
+                       "reads (default: the one the version was trained on).",
+        type=click.STRING)
 @click.option("--against", default=None, metavar="VERSION",
               help="Another version to measure overlap@k with (how much lists would change).")
 @option("k")
@@ -122,8 +124,8 @@ def evaluate_cmd(version: str | None, models_dir: str, config_path: str | None,
     if version is None:
         raise click.ClickException(f"no model published in {models_dir}; name a VERSION")
     try:
-        model = Model.load(store, version)
-        other = Model.load(store, against) if against else None
+        model = load_model(store, version)
+        other = load_model(store, against) if against else None
     except ModelStoreError as exc:
         raise click.ClickException(str(exc)) from None
     truth = _ground_truth(opts, model, labels_from, pairs, corpus)

@@ -13,14 +13,13 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from recommender.index.errors import SchedulerError
 from recommender.index.progress import ProgressFn
+
+__all__ = ["DEFAULT_METHOD", "METHODS", "SchedulerError", "build_candidates"]
 
 METHODS = ("exact", "pruned")
 DEFAULT_METHOD = "exact"
-
-
-class SchedulerError(RuntimeError):
-    """The Dask scheduler cannot be reached or the distributed build failed."""
 
 
 def build_candidates(

@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from recommender.index import SchedulerError, exact, pruned
+from recommender.index import exact, pruned
+from recommender.index.errors import SchedulerError
 from recommender.index.progress import ProgressFn
 
 

@@ -6,7 +6,8 @@ is a single reference assignment. A version that fails to load is logged and the
 keeps serving. A worker that has no model yet makes its requests wait for the first load
 (up to ``load_timeout``) instead of answering "no model" while one is being read; when the
 published version is damaged or the pointer unreadable, it serves the newest version that
-loads and says so in ``status()``.
+loads and says so in ``status()``. A delta version (artefact/layered.py) reuses the base and
+segments this worker already holds, so following a delta costs reading the delta.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 
+from recommender.artefact.load import load_model
 from recommender.artefact.model import Model
 from recommender.artefact.store import POINTER, VERSION_RE, ModelStore, ModelStoreError
 from recommender.common.watch import FileWatcher
@@ -112,7 +114,7 @@ class ModelHolder:
             self._error = None
             return
         try:
-            model = self.load(version)
+            model = self.load(version, pin=False)
         except LOAD_ERRORS as exc:
             self._error = f"published model {version} cannot be loaded: {exc}"
             log.error("%s", self._error)
@@ -147,7 +149,7 @@ class ModelHolder:
             log.warning("%s", self._error)
             return
 
-    def load(self, version: str) -> Model:
+    def load(self, version: str, *, pin: bool = True) -> Model:
         """Load (or reuse) a specific version; A/B variants may hold several at once."""
         with self._cache_lock:
             cached = self._pinned.get(version)
@@ -157,18 +159,39 @@ class ModelHolder:
         current = self._current
         if current is not None and current.version == version:
             return current
-        model = Model.load(self.store, version)
+        model = load_model(self.store, version, reuse=self._loaded_part)
         self._tell("loaded", version)
         for warm in self.warmers:
             try:
                 warm(model)
             except Exception:  # a warmer is an optimisation; serving must not depend on it
                 log.exception("warming model %s failed", version)
+        if not pin and model.base is not None:
+            # A delta version followed through the pointer holds its own composed tables:
+            # pinning the last few would multiply them; the current one is kept anyway.
+            return model
         with self._cache_lock:
             self._pinned[version] = model
             while len(self._pinned) > self.cache_size:
                 self._pinned.popitem(last=False)
         return model
+
+    def _loaded_part(self, version: str) -> object | None:
+        """A base model or delta segment this worker already holds, so loading the next
+        delta version maps and verifies only its own new segment (artefact/layered.py)."""
+        with self._cache_lock:
+            models = [*self._pinned.values()]
+        if self._current is not None:
+            models.append(self._current)
+        for model in models:
+            if model.version == version and model.base is None:
+                return model
+            if model.base is not None and model.base.version == version:
+                return model.base
+            for seg in model.segments:
+                if seg.version == version:
+                    return seg
+        return None
 
     def get(self, version: str | None = None) -> Model:
         waited = self._refresh()

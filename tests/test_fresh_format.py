@@ -1,0 +1,92 @@
+"""Format 2, the delta version: only what changed on disk, checksummed, the base and chain
+named; format-1 models (the golden one included) still load and take deltas."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from recommender.artefact import format as fmt
+from recommender.artefact.load import load_model
+from recommender.artefact.store import ModelStore, ModelStoreError
+from recommender.corpus import validate_record
+from recommender.fresh import apply_changes
+from recommender.serving import ModelHolder
+from tests.support.paths import DATA
+
+ROVER = {"id": "rover-1", "title": "Lunar rover on the moon",
+         "body": "The rover drove across the lunar surface after the rocket launch."}
+
+
+def _upsert(store: ModelStore, doc: dict = ROVER) -> str:
+    return apply_changes(store, {doc["id"]: validate_record(doc, "t", 0)}).version
+
+
+def test_a_delta_version_holds_only_what_changed(models_dir: Path) -> None:
+    store = ModelStore(models_dir)
+    base = store.published()
+    version = _upsert(store)
+    manifest = json.loads((models_dir / version / fmt.MANIFEST).read_text())
+    assert manifest["format_version"] == fmt.DELTA_FORMAT_VERSION == 2
+    assert manifest["base"] == manifest["parent"] == base
+    assert manifest["chain"] == [version] and manifest["rows_before"] == 10
+    assert fmt.VOCABULARY not in manifest["files"] and fmt.IDF not in manifest["files"]
+    assert set(fmt.DELTA_FILES) <= set(manifest["files"])
+    written = sum(p.stat().st_size for p in (models_dir / version).iterdir())
+    full = sum(p.stat().st_size for p in (models_dir / base).iterdir())
+    assert written < full
+    second = _upsert(store, dict(ROVER, id="rover-2"))
+    assert ModelStore(models_dir).read_manifest(second)["chain"] == [version, second]
+
+
+def test_a_damaged_segment_or_a_missing_base_is_refused(models_dir: Path) -> None:
+    store = ModelStore(models_dir)
+    base = store.published()
+    version = _upsert(store)
+    target = models_dir / version / fmt.CHANGED_SCORES
+    data = bytearray(target.read_bytes())
+    data[-1] ^= 0xFF
+    target.write_bytes(bytes(data))
+    with pytest.raises(ModelStoreError, match="checksum mismatch"):
+        load_model(store, version)
+    shutil.rmtree(models_dir / base)
+    with pytest.raises(ModelStoreError, match="no such model version"):
+        load_model(store, version)
+
+
+def test_a_chain_that_does_not_end_with_the_version_is_refused(models_dir: Path) -> None:
+    store = ModelStore(models_dir)
+    version = _upsert(store)
+    path = models_dir / version / fmt.MANIFEST
+    manifest = json.loads(path.read_text())
+    manifest["chain"] = []
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(ModelStoreError, match="'chain' must list version ids"):
+        store.read_manifest(version)
+
+
+def test_the_golden_format_1_model_takes_a_delta(tmp_path: Path) -> None:
+    models = tmp_path / "models"
+    shutil.copytree(DATA / "golden-v1" / "models", models)
+    store = ModelStore(models)
+    golden = store.published()
+    version = _upsert(store)
+    model = load_model(store, version)
+    assert model.base is not None and model.base.version == golden
+    assert "rover-1" in model.row_of and model.affinity is not None
+    assert load_model(store, golden).manifest["format_version"] == 1
+
+
+def test_a_worker_reuses_the_base_it_holds(models_dir: Path) -> None:
+    holder = ModelHolder(ModelStore(models_dir), reload_interval=0)
+    base = holder.get()
+    _upsert(holder.store)
+    first = holder.get()
+    assert first.base is base  # mapped once, not re-read
+    _upsert(holder.store, dict(ROVER, id="rover-2"))
+    second = holder.get()
+    assert second.base is base and second.segments[0] is first.segments[0]
+    assert {"rover-1", "rover-2"} <= set(second.row_of)
