@@ -12,7 +12,7 @@ import os
 import shutil
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -26,8 +26,12 @@ from recommender.artefact.format import (
 )
 from recommender.common.files import fsync_dir, sha256_file
 
-if TYPE_CHECKING:
-    from recommender.artefact.store import ModelStore
+
+class VersionSource(Protocol):
+    """What ``write_model`` needs of a store (``ModelStore``): a writer for a new version.
+    A protocol, so the writer never imports the store that imports it."""
+
+    def writer(self, version: str | None = None) -> VersionWriter: ...
 
 
 def write_error(path: Path, exc: OSError) -> ModelStoreError:
@@ -88,7 +92,7 @@ class VersionWriter:
 
 
 def write_model(
-    store: ModelStore,
+    store: VersionSource,
     arrays: ModelArrays,
     manifest: Mapping[str, Any],
     *,
