@@ -2,6 +2,7 @@ import json
 
 from recommender.artefact.store import ModelStore
 from recommender.cli import main
+from tests.support.ab import experiment_serving
 from tests.support.paths import TINY
 
 
@@ -78,19 +79,7 @@ def test_train_never_prunes_versions_an_experiment_serves(runner, tmp_path):
     models = str(tmp_path / "m")
     first = runner.invoke(main, ["train", "--corpus", str(TINY), "--models", models]).stdout
     first = first.strip().splitlines()[-1]
-    exp = tmp_path / "experiments.toml"
-    exp.write_text(f'''[[experiments]]
-name = "e1"
-salt = "s1"
-[[experiments.variants]]
-name = "control"
-weight = 1
-model = "published"
-[[experiments.variants]]
-name = "old"
-weight = 1
-model = "{first}"
-''')
+    exp = experiment_serving(tmp_path / "experiments.toml", first)
     for _ in range(2):
         result = runner.invoke(main, ["train", "--corpus", str(TINY), "--models", models,
                                       "--keep", "1", "--experiments", str(exp)])

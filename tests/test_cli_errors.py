@@ -9,19 +9,12 @@ import pytest
 
 from recommender.cli import main
 from recommender.cli.common import OPTIONS
+from tests.support.ab import experiments_toml
 
-EXPERIMENT = """
-[[experiments]]
-name = "exp1"
-salt = "salt-1"
-[[experiments.variants]]
-name = "control"
-weight = 50
-[[experiments.variants]]
-name = "treatment"
-weight = 50
-policy = "strict"
-"""
+# The treatment names a policy that only some configurations declare.
+EXPERIMENT = experiments_toml([{"name": "exp1", "salt": "salt-1", "variants": [
+    {"name": "control", "weight": 50},
+    {"name": "treatment", "weight": 50, "policy": "strict"}]}])
 
 
 @pytest.mark.parametrize("command", [["versions"], ["rollback"], ["versions", "--json"],

@@ -7,6 +7,7 @@ import pytest
 
 from recommender.artefact.store import ModelStore
 from recommender.cli import main
+from tests.support.ab import experiment_serving
 from tests.test_evaluate_cli import labelled_copy
 
 
@@ -118,28 +119,12 @@ def test_shrunken_corpus_is_rejected(setup, runner, tmp_path):
     assert res.exit_code == 3 and "max_article_drop" in last_line(res.output)
 
 
-def _experiment_serving(path, version):
-    path.write_text(f'''[[experiments]]
-name = "e1"
-salt = "s1"
-[[experiments.variants]]
-name = "control"
-weight = 1
-model = "published"
-[[experiments.variants]]
-name = "old"
-weight = 1
-model = "{version}"
-''')
-    return path
-
-
 @pytest.mark.parametrize("how", ["option", "env", "service-table"])
 def test_retrain_never_prunes_a_version_an_experiment_serves(setup, runner, tmp_path,
                                                              monkeypatch, how):
     corpus, models, config = setup
     served = ModelStore(models).published()
-    exp = _experiment_serving(tmp_path / "experiments.toml", served)
+    exp = experiment_serving(tmp_path / "experiments.toml", served)
     args = ["retrain", "--corpus", str(corpus), "--models", str(models), "--keep", "1"]
     if how == "option":
         args += ["--config", str(config), "--experiments", str(exp)]

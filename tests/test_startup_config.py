@@ -14,20 +14,13 @@ import pytest
 from recommender.api import create_app
 from recommender.cli import main
 from recommender.events import EventStoreError
+from tests.support.ab import experiments_toml
 from tests.support.paths import REPO
 
-EXPERIMENT = """
-[[experiments]]
-name = "exp1"
-salt = "salt-1"
-[[experiments.variants]]
-name = "control"
-weight = 50
-[[experiments.variants]]
-name = "treatment"
-weight = 50
-policy = "{policy}"
-"""
+# The treatment names a policy that only some configurations declare.
+EXPERIMENT = experiments_toml([{"name": "exp1", "salt": "salt-1", "variants": [
+    {"name": "control", "weight": 50},
+    {"name": "treatment", "weight": 50, "policy": "strict"}]}])
 
 
 @pytest.fixture
@@ -64,7 +57,7 @@ def _case(tmp_path: Path, name: str) -> tuple[dict[str, str], str]:
                                                   "unknown key 'min_scor'; did you mean "
                                                   "'min_score'? (known: ")
     if name == "experiment-policy":
-        exp.write_text(EXPERIMENT.format(policy="strict"))
+        exp.write_text(EXPERIMENT)
         return {"RECOMMENDER_EXPERIMENTS_FILE": str(exp)}, (
             f"Error: {exp}: experiments[0] (exp1).variants[1].policy: unknown policy "
             "'strict' (known: default)")
@@ -102,7 +95,7 @@ def test_a_good_configuration_execs_gunicorn(runner, models_dir, tmp_path, no_ex
     cfg = tmp_path / "recommender.toml"
     cfg.write_text("[service]\nmax_limit = 20\n[policies.strict]\nmin_score = 0.2\n")
     exp = tmp_path / "experiments.toml"
-    exp.write_text(EXPERIMENT.format(policy="strict"))
+    exp.write_text(EXPERIMENT)
     result = runner.invoke(main, ["serve", "--models", str(models_dir), "--config", str(cfg),
                                   "--workers", "3"],
                            env={"RECOMMENDER_EXPERIMENTS_FILE": str(exp)})

@@ -42,6 +42,13 @@ def write_experiments(path: Path, experiments: Sequence[Mapping[str, Any]]) -> P
     return path
 
 
+def experiment_serving(path: Path, version: str) -> Path:
+    """An experiments file whose second variant serves ``version`` (pruning must keep it)."""
+    return write_experiments(path, [{"name": "e1", "salt": "s1", "variants": [
+        {"name": "control", "weight": 1, "model": "published"},
+        {"name": "old", "weight": 1, "model": version}]}])
+
+
 def two_arm(name: str = "exp1", salt: str = "salt-1", *, b_model: str = "published",
             weights: tuple[float, float] = (50, 50), **extra: Any) -> dict[str, Any]:
     return {"name": name, "salt": salt, **extra, "variants": [
