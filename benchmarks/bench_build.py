@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from benchmarks.common import DATASETS, real_corpus, synthetic_docs, write_table
+from benchmarks.common import DATASETS, real_corpus, recall, synthetic_docs, write_table
 from recommender.index import exact, pruned
 from recommender.vectorize import ArticleVectorizer
 
@@ -118,15 +118,6 @@ def run_once(fn: Method, X: sp.csr_matrix) -> tuple[float, float, np.ndarray]:
     out = queue.get()
     proc.join()
     return out
-
-
-def recall(ref: np.ndarray, got: np.ndarray, k: int) -> float:
-    hits = total = 0
-    for a, b in zip(ref[:, :k], got[:, :k], strict=True):
-        a = a[a >= 0]
-        hits += len(np.intersect1d(a, b))
-        total += len(a)
-    return hits / max(total, 1)
 
 
 def measure(label: str, X: sp.csr_matrix, repeat: int, slow_limit: int) -> list[list[Any]]:

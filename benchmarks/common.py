@@ -78,3 +78,13 @@ def real_corpus(name: str) -> list[dict[str, Any]]:
             rec = json.loads(line)
             docs.append({"title": rec.get("title", ""), "body": rec.get("body", "")})
     return docs
+
+
+def recall(ref: np.ndarray, got: np.ndarray, k: int) -> float:
+    """Share of the reference lists' first ``k`` neighbours (-1: none) that ``got`` found."""
+    hits = total = 0
+    for a, b in zip(ref[:, :k], got[:, :k], strict=True):
+        a = a[a >= 0]
+        hits += len(np.intersect1d(a, b))
+        total += len(a)
+    return hits / max(total, 1)

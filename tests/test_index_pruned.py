@@ -8,20 +8,11 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from benchmarks.common import synthetic_docs
+from benchmarks.common import recall, synthetic_docs
 from recommender import index
 from recommender.index import exact, pruned
 from recommender.vectorize import ArticleVectorizer
 from tests.support.paths import SAMPLE
-
-
-def recall(ref: np.ndarray, got: np.ndarray, k: int) -> float:
-    hits = total = 0
-    for a, b in zip(ref[:, :k], got[:, :k], strict=True):
-        a = a[a >= 0]
-        hits += len(np.intersect1d(a, b))
-        total += len(a)
-    return hits / max(total, 1)
 
 
 @pytest.fixture(scope="module")
