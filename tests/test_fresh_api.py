@@ -133,3 +133,19 @@ def test_deeply_nested_or_broken_json_is_a_400_not_a_crash(admin, method, url) -
                                        content_type="application/json")
         assert resp.status_code == 400, resp.get_data(as_text=True)
         assert resp.get_json()["error"]["code"] == 400
+
+
+def test_an_article_without_a_language_gets_one_as_a_corpus_would(admin, models_dir) -> None:
+    from recommender.artefact.load import load_model
+    from recommender.artefact.store import ModelStore
+
+    body = {"title": "El puerto de Valencia amplía su terminal de contenedores",
+            "body": "La autoridad portuaria aprobó ayer la ampliación de la terminal de "
+                    "contenedores, que duplicará la capacidad del puerto en los próximos años."}
+    assert admin.put("/v1/articles/es-1", json=body, headers=AUTH).status_code == 200
+    store = ModelStore(models_dir)
+    model = load_model(store, store.published())
+    assert model.articles[model.row_of["es-1"]]["language"] == "es"
+    bad = admin.put("/v1/articles/x-2", json={**body, "language": "not a language"},
+                    headers=AUTH)
+    assert bad.status_code == 400 and bad.get_json()["error"]["field"] == "language"

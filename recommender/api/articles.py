@@ -19,7 +19,7 @@ from recommender.api.errors import APIError
 from recommender.api.jsonresp import json_response
 from recommender.api.wiring import services
 from recommender.artefact.model import Model, freshness
-from recommender.corpus import Article, CorpusError, validate_record
+from recommender.corpus import Article, CorpusError, validate_record, with_language
 from recommender.fresh import FreshError, apply_changes, retrain_due
 
 bp = Blueprint("articles", __name__, url_prefix="/v1")
@@ -35,7 +35,8 @@ def _article(raw: Any, where: str, article_id: str | None = None) -> Article:
                            field="id")
         raw = {**raw, "id": article_id}
     try:
-        return validate_record(raw, "body", 0)
+        # The language as `upsert --corpus` and training decide it (given, else detected).
+        return with_language(validate_record(raw, "body", 0), raw, "body", 0)
     except CorpusError as exc:
         field = exc.field if not where else f"{where}.{exc.field}" if exc.field else where
         raise APIError(400, exc.message, field=field) from None

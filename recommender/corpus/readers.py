@@ -165,7 +165,11 @@ def _sha256(source: CorpusSource, info: ReadInfo) -> str:
     return digest.hexdigest()
 
 
-def _language(article: Article, raw: Any, name: str, where: Where, info: ReadInfo) -> Article:
+def with_language(article: Article, raw: Any, name: str, where: Where,
+                  info: ReadInfo | None = None) -> Article:
+    """The article with its language: the record's (normalised), else detected, else the
+    default. Every way in (a corpus, the article endpoints) decides it here, the same way."""
+    info = info or ReadInfo(format="record", source=name)
     given = raw.get("language") if isinstance(raw, dict) else None
     if isinstance(given, str) and given.strip():
         code = normalise_language(given)
@@ -222,7 +226,7 @@ def read_corpus(path: str | Path | CorpusSource, *, skip_invalid: bool = False,
                 first = seen[article.id]
                 at = f"on line {first}" if isinstance(first, int) else f"at {first}"
                 raise CorpusError(name, where, "id", f"duplicate id {article.id!r} (first {at})")
-            article = _language(article, raw, name, where, info)
+            article = with_language(article, raw, name, where, info)
         except CorpusError as exc:
             if not skip_invalid:
                 raise
