@@ -157,6 +157,12 @@ SETTINGS: tuple[Setting, ...] = (
             "Ranking policy (a [policies.NAME] table) serving requests outside experiments."),
     Setting("OVERRIDES_FILE", None, _optional_path,
             "JSON or TOML file of editorial pins, blocks and boosts; re-read when it changes."),
+    Setting("RESULT_CACHE_SIZE", 4096, _non_negative_int,
+            "Ranked related lists each worker keeps (LRU; 0: none), keyed by model, policy, "
+            "overrides, article and ranking parameters."),
+    Setting("RESULT_CACHE_SECONDS", 60.0, _non_negative_float,
+            "Longest a cached related list is reused (ranking reads the clock: recency, "
+            "scheduled articles); 0: no cache."),
     # Freshness between retrains (recommender/fresh): see README "Freshness".
     Setting("ADMIN_TOKEN", None, _optional_path,
             "Bearer token for the admin endpoints (PUT/POST/DELETE /v1/articles); unset: they "

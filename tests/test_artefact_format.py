@@ -49,7 +49,8 @@ def test_writer_writes_the_declared_files_and_dtypes(tmp_path: Path) -> None:
     manifest = json.loads((path / fmt.MANIFEST).read_text())
     assert manifest["format"] == "recommender-model" and manifest["format_version"] == 1
     assert manifest["article_count"] == 3 and manifest["matrix_shape"] == [3, 4]
-    expected = {*fmt.DTYPES, fmt.VOCABULARY} - fmt.OPTIONAL_FILES
+    # Every declared file but the affinity (not trained here), the serve-time columns included.
+    expected = {*fmt.DTYPES, fmt.VOCABULARY, *fmt.COLUMN_FILES} - {fmt.AFFINITY}
     assert set(manifest["files"]) == expected
     assert {p.name for p in path.iterdir()} == expected | {fmt.MANIFEST}
     # Whatever dtype training produced, the files hold the format's.

@@ -25,6 +25,7 @@ from recommender.events import (
 from recommender.experiments import ExperimentsHolder, SaltRegistry
 from recommender.policy.catalog import catalog
 from recommender.serving import ModelHolder, PolicyRegistry, Services
+from recommender.serving.cache import ResultCache
 from recommender.serving.policies import load_registry
 from recommender.settings import SettingsError
 
@@ -99,7 +100,8 @@ def install(app: Flask) -> Services:
     ab = _ab(dict(cfg), models_dir)
     experiments = _experiments(dict(cfg), models_dir, policies)
     built = Services(models=models, policies=policies, experiments=experiments,
-                     signer=ab.signer, events=ab.buffer)
+                     signer=ab.signer, events=ab.buffer,
+                     results=ResultCache(cfg["RESULT_CACHE_SIZE"], cfg["RESULT_CACHE_SECONDS"]))
     app.extensions.update({EXTENSION: built, "recommender.models": models,
                            "recommender.policies": policies, "recommender.ab": ab})
     if experiments is not None:

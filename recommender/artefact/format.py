@@ -14,6 +14,18 @@ Format 1 (``FORMAT_VERSION``), one directory per version::
     scores.npy             float32 (articles, top_k): their cosines
     affinity.npy           float32 (articles, top_k), optional: the order the policy uses
 
+Optional serve-time columns (``artefact/columns.py``; a version without them computes them
+from the articles on load, which is slower and private to each worker)::
+
+    ids.bin.npy id_offsets.npy       uint8 / int64: article ids as UTF-8 bytes + offsets
+    id_hashes.npy id_rows.npy        uint64 / int64: sorted 64-bit id hashes, their rows
+    published_ts.npy                 float64: epoch seconds, NaN = undated
+    section_codes.npy language_codes.npy   int32 codes (-1 = none) into labels.json
+    urls.bin.npy url_offsets.npy     canonical URLs ("" = none), like the ids
+    url_hashes.npy url_rows.npy      the canonical URLs' lookup, like the ids'
+    url_codes.npy                    int32: one code per distinct canonical URL, -1 = none
+    labels.json                      {"sections": [name per code], "languages": [...]}
+
 The writer (``writer.py``) and the reader (``model.py``) take every name from here. Readers
 ignore manifest keys they do not know, so adding an optional key keeps format 1; renaming a
 file, changing a dtype or the meaning of a key needs ``FORMAT_VERSION + 1`` and a golden
@@ -39,6 +51,8 @@ import numpy as np
 import orjson
 import scipy.sparse as sp
 
+from recommender.artefact import columns as col
+
 FORMAT = "recommender-model"
 FORMAT_VERSION = 1  # a full version (what training writes)
 DELTA_FORMAT_VERSION = 2  # a delta version: base + segments (artefact/delta.py)
@@ -58,7 +72,8 @@ MATRIX_INDPTR = "matrix_indptr.npy"
 NEIGHBORS = "neighbors.npy"
 SCORES = "scores.npy"
 AFFINITY = "affinity.npy"
-OPTIONAL_FILES = frozenset({AFFINITY})
+COLUMN_FILES = col.FILES  # optional: written by this version of the writer
+OPTIONAL_FILES = frozenset({AFFINITY, *COLUMN_FILES})
 FULL_FILES = (ARTICLES, ARTICLE_OFFSETS, PUBLISHED, VOCABULARY, IDF, MATRIX_DATA,
               MATRIX_INDICES, MATRIX_INDPTR, NEIGHBORS, SCORES)
 # A delta segment's own files, besides the appended rows' (ARTICLES ... AFFINITY, no idf).
@@ -74,7 +89,7 @@ DELTA_OPTIONAL = frozenset({AFFINITY, CHANGED_AFFINITY})
 DTYPES: dict[str, type] = {
     ARTICLES: np.uint8, ARTICLE_OFFSETS: np.int64, PUBLISHED: np.bool_, IDF: np.float32,
     MATRIX_DATA: np.float32, MATRIX_INDICES: np.int32, MATRIX_INDPTR: np.int64,
-    NEIGHBORS: np.int32, SCORES: np.float32, AFFINITY: np.float32,
+    NEIGHBORS: np.int32, SCORES: np.float32, AFFINITY: np.float32, **col.DTYPES,
 }
 # A delta segment's files: the appended rows' as above, plus its own.
 DELTA_DTYPES: dict[str, type] = {
@@ -215,7 +230,7 @@ class ModelArrays:
     scores: np.ndarray
     affinity: np.ndarray | None = None
 
-    def files(self) -> Iterator[tuple[str, np.ndarray | list[str]]]:
+    def files(self) -> Iterator[tuple[str, np.ndarray | list[str] | dict[str, Any]]]:
         """(file name, content) in writing order, arrays cast to the format's dtypes."""
         blob, offsets = encode_articles(self.articles)
         arrays: dict[str, np.ndarray | None] = {
@@ -229,6 +244,7 @@ class ModelArrays:
                 yield VOCABULARY, self.vocabulary
             if array is not None:
                 yield name, np.asarray(array).astype(DTYPES[name], copy=False)
+        yield from col.encode_columns(self.articles).items()
 
     def counts(self) -> dict[str, Any]:
         """The manifest keys that describe these arrays."""

@@ -16,6 +16,7 @@ import orjson
 import scipy.sparse as sp
 
 from recommender.artefact import format as fmt
+from recommender.artefact.columns import ArticleColumns
 from recommender.artefact.format import ModelStoreError
 from recommender.artefact.store import ModelStore
 from recommender.index import local as index
@@ -32,10 +33,11 @@ class ArticleTable(Sequence[dict[str, Any]]):
     """Article metadata, one JSON document per row, parsed on demand.
 
     The bytes are memory-mapped (``fmt.ARTICLES`` + ``fmt.ARTICLE_OFFSETS``) so gunicorn
-    workers share one copy; a small per-worker LRU cache keeps popular rows parsed.
+    workers share one copy; a small per-worker LRU cache keeps popular rows parsed (small:
+    a document holds the article's body, and the serving result cache keeps the items).
     """
 
-    def __init__(self, blob: np.ndarray, offsets: np.ndarray, cache_size: int = 65_536):
+    def __init__(self, blob: np.ndarray, offsets: np.ndarray, cache_size: int = 2048):
         self._blob, self._offsets = blob, offsets
         self._get = lru_cache(maxsize=cache_size)(self._parse)
 
@@ -94,7 +96,8 @@ class Model:
         vectorizer: ArticleVectorizer | Callable[[], ArticleVectorizer],
         published_mask: np.ndarray | None = None,
         affinity: np.ndarray | None = None,
-        row_of: dict[str, int] | None = None,
+        row_of: Mapping[str, int] | None = None,
+        columns: ArticleColumns | None = None,
     ):
         self.version = version
         self.manifest = manifest
@@ -106,8 +109,13 @@ class Model:
         self.affinity = affinity
         self._vectorizer = vectorizer
         self._vectorizer_lock = threading.Lock()
-        self.row_of: dict[str, int] = (row_of if row_of is not None
-                                       else {a["id"]: i for i, a in enumerate(articles)})
+        if columns is None and row_of is None:
+            columns = ArticleColumns.from_articles(articles)
+        # The serve-time columns (ids, dates, sections, ...): memory-mapped when the version
+        # has them. None for a delta version, whose catalog extends its base's.
+        self.columns = columns
+        self.row_of: Mapping[str, int] = (row_of if row_of is not None
+                                          else columns.row_of)  # type: ignore[union-attr]
         # A delta version (artefact/layered.py) keeps its base and segments for reuse.
         self.base: Model | None = None
         self.segments: list[Any] = []
@@ -151,6 +159,7 @@ class Model:
         if len(articles) != shape[0] or neighbors.shape[0] != shape[0]:
             raise ModelStoreError(f"{base}: arrays and articles disagree on the article count")
         _check_neighbors(base, neighbors, scores, shape[0])
+        columns = _columns(base, manifest, arr, js, articles)
 
         def vectorizer() -> ArticleVectorizer:
             try:
@@ -161,7 +170,7 @@ class Model:
 
         return cls(version=version, manifest=manifest, articles=articles, matrix=matrix,
                    neighbors=neighbors, scores=scores, vectorizer=vectorizer,
-                   published_mask=arr(fmt.PUBLISHED), affinity=affinity)
+                   published_mask=arr(fmt.PUBLISHED), affinity=affinity, columns=columns)
 
     @property
     def vectorizer(self) -> ArticleVectorizer:
@@ -205,6 +214,24 @@ class Model:
             "packages": m.get("packages"),
             "freshness": freshness(m),
         }
+
+
+def _columns(base: Path, manifest: Mapping[str, Any], arr: Callable[[str], np.ndarray],
+             js: Callable[[str], Any], articles: ArticleTable) -> ArticleColumns:
+    """The version's column files, memory-mapped; a version written before them (format 1
+    still) gets them computed from its articles, once per process."""
+    if all(name in manifest["files"] for name in fmt.COLUMN_FILES):
+        try:
+            columns = ArticleColumns.from_files(
+                lambda name: js(name) if name.endswith(".json") else arr(name))
+        except (KeyError, TypeError) as exc:
+            raise ModelStoreError(f"{base / fmt.col.LABELS}: malformed ({exc})") from None
+    else:
+        columns = ArticleColumns.from_articles(articles)
+    problem = columns.check(len(articles))
+    if problem:
+        raise ModelStoreError(f"{base}: {problem}")
+    return columns
 
 
 def freshness(manifest: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """Per-model lookup arrays the policy needs at serve time, built once per loaded model.
 
-Dates, sections, languages and canonical URLs are turned into numpy arrays and codes so
-that eligibility and filters over ~50 candidates are a few vectorised comparisons, and the
+Dates, sections, languages and canonical URLs come from the model's columns
+(``artefact/columns.py``: memory-mapped arrays written at training, shared by the workers);
+eligibility and filters over ~50 candidates are a few vectorised comparisons, and the
 fallback lists (most recent first, per section and site-wide) are sorted once, not per request.
 """
 
@@ -14,56 +15,56 @@ from typing import Any
 
 import numpy as np
 
+from recommender.artefact.columns import ArticleColumns
 from recommender.policy.catalog_delta import extend_catalog
 from recommender.policy.catalog_types import Catalog, canonical_url, norm_label, to_timestamp
 from recommender.policy.vectors import PlainCSR, plain
 
-__all__ = ["Catalog", "build_catalog", "canonical_url", "catalog", "norm_label", "to_timestamp"]
+__all__ = ["Catalog", "build_catalog", "canonical_url", "catalog", "catalog_of_columns",
+           "norm_label", "to_timestamp"]
 
 
-def _codes(values: list[str | None]) -> tuple[np.ndarray, dict[str, int]]:
-    codes: dict[str, int] = {}
-    out = np.full(len(values), -1, dtype=np.int32)
-    for i, v in enumerate(values):
-        if v is not None:
-            out[i] = codes.setdefault(v, len(codes))
-    return out, codes
-
-
-def build_catalog(articles: Sequence[Mapping[str, Any]]) -> Catalog:
-    # One pass over a lazily decoded article table, then plain dicts.
-    articles = list(articles)
-    ts = np.array([to_timestamp(a.get("published_at")) for a in articles], dtype=np.float64)
-    published = np.array([a.get("status", "published") == "published" for a in articles],
-                         dtype=bool)
-    section, section_codes = _codes([norm_label(a.get("section")) for a in articles])
-    names: dict[int, str] = {}
-    for a, code in zip(articles, section.tolist(), strict=True):
-        if code >= 0 and code not in names:
-            names[code] = str(a["section"]).strip()
-    language, language_codes = _codes([norm_label(a.get("language") or "en") for a in articles])
+def catalog_of_columns(cols: ArticleColumns, published: np.ndarray) -> Catalog:
+    """The catalog over ``cols``: only the orders and the eligibility date are computed."""
+    ts = cols.ts
+    published = np.asarray(published, dtype=bool)
     rows = np.flatnonzero(published)
     # Newest first; undated rows sort last; equal dates keep corpus order (stable sort).
     key = np.where(np.isnan(ts[rows]), np.inf, -ts[rows])
     recent = rows[np.argsort(key, kind="stable")].astype(np.int64)
-    urls = [canonical_url(a.get("url")) for a in articles]
-    url_code, url_codes = _codes(urls)
-    by_section: dict[int, np.ndarray] = {}
-    sec_of_recent = section[recent]
-    for code in range(len(section_codes)):
-        by_section[code] = recent[sec_of_recent == code]
+    sec_of_recent = cols.section[recent]
+    names = cols.section_names
+    by_section = {code: recent[sec_of_recent == code] for code in range(len(names))}
     return Catalog(
-        ids=[a["id"] for a in articles], ts=ts, published=published, section=section,
-        section_codes=section_codes, section_names=[names[i] for i in range(len(names))],
-        language=language, language_codes=language_codes,
+        ids=cols.ids, ts=ts, published=published, section=cols.section,
+        section_codes={n.lower(): i for i, n in enumerate(names)}, section_names=list(names),
+        language=cols.language,
+        language_codes={k: i for i, k in enumerate(cols.language_keys)},
         servable_from=np.where(published, np.nan_to_num(ts, nan=-np.inf), np.inf),
-        url=urls, recent=recent, recent_by_section=by_section, url_code=url_code,
-        url_codes=url_codes,
+        url=cols.urls, recent=recent, recent_by_section=by_section, url_code=cols.url_code,
+        url_codes=cols.url_codes,
     )
+
+
+def build_catalog(articles: Sequence[Mapping[str, Any]]) -> Catalog:
+    """The catalog of articles given as JSON documents (what the columns are made from)."""
+    articles = list(articles)
+    published = np.array([a.get("status", "published") == "published" for a in articles],
+                         dtype=bool)
+    return catalog_of_columns(ArticleColumns.from_articles(articles), published)
 
 
 _CACHE: weakref.WeakKeyDictionary[Any, Catalog] = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
+
+
+def _build(model: Any, base_cat: Catalog | None) -> Catalog:
+    if base_cat is not None:
+        return extend_catalog(base_cat, model)
+    columns = getattr(model, "columns", None)
+    if columns is not None:
+        return catalog_of_columns(columns, model.published_mask)
+    return build_catalog(model.articles)
 
 
 def catalog(model: Any) -> Catalog:
@@ -75,10 +76,7 @@ def catalog(model: Any) -> Catalog:
         with _LOCK:
             cat = _CACHE.get(model)
             if cat is None:
-                if base_cat is not None:
-                    cat = extend_catalog(base_cat, model)
-                else:
-                    cat = build_catalog(model.articles)
+                cat = _build(model, base_cat)
                 cat.csr = PlainCSR.of(model.matrix)
                 cat.neighbors = plain(model.neighbors)
                 cat.scores = plain(model.scores)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
+
+import orjson
 
 from recommender.policy import Filters
 
@@ -58,9 +61,17 @@ class RelatedResult:
     payload: dict[str, Any]
     assignment: Assignment
     private: bool
+    # digest(stable_payload) when the core already knows it (a cached list); else None.
+    fingerprint: str | None = None
 
     VOLATILE: ClassVar[tuple[str, ...]] = ("impression_id",)
 
     @property
     def stable_payload(self) -> dict[str, Any]:
         return {k: v for k, v in self.payload.items() if k not in self.VOLATILE}
+
+
+def digest(*parts: Any) -> str:
+    """A short stable digest of JSON-ready values (the ETag of a related list)."""
+    key = orjson.dumps(list(parts), option=orjson.OPT_SERIALIZE_NUMPY)
+    return hashlib.blake2b(key, digest_size=12).hexdigest()

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from recommender.events import ImpressionSigner
 from recommender.experiments import Experiment, ExperimentsHolder
+from recommender.serving.cache import ResultCache
 from recommender.serving.holder import ModelHolder
 from recommender.serving.policies import PolicyRegistry
 
@@ -27,6 +28,7 @@ class Services:
     signer: ImpressionSigner | None = None
     events: RowSink | None = None
     clock: Callable[[], float] = field(default=time.time)
+    results: ResultCache | None = None  # ranked lists per worker (serving/cache.py)
 
     def active_experiment(self) -> Experiment | None:
         return None if self.experiments is None else self.experiments.current().active
