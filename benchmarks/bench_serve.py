@@ -1,150 +1,123 @@
-"""Serving throughput through a real gunicorn worker: the related list vs the stack's floor.
+"""Serving throughput and latency under gunicorn with the shipped config, against the floor.
 
-    python -m benchmarks.bench_serve [--articles 50000] [--seconds 5] [--repeat 3]
+    python -m benchmarks.bench_serve [--articles 100000] [--distinct 2000] [--seconds 10]
+                                     [--repeat 3] [--workers 2]
 
-One gunicorn sync worker (as in the field notes) serves a model trained on a synthetic
-corpus; `wrk` (Debian package `wrk`; a bounded Python client otherwise) loads it from
-127.0.0.1 only. Reported side by side in one run, medians of --repeat rounds:
-`/healthz` (Flask + gunicorn with no work: the floor), `GET /v1/articles/<id>/related`
-(lookup + ranking policy + JSON), and `POST /v1/related` (vectorize + exact top-k over
-every article: what serving without precomputed candidates would cost).
-Writes benchmarks/results/serve.md.
+Servers, all run by gunicorn with ``recommender.api.gunicorn_config`` (--workers workers,
+its default threads), loaded by `wrk -t1 -c8 --latency` from 127.0.0.1, rounds interleaved
+so that noise hits every row alike; medians of --repeat rounds:
+
+- a Flask hello-world (``benchmarks/hello_app.py``): the floor of the stack;
+- the service's ``GET /healthz``;
+- ``GET /v1/articles/<id>/related`` with the default policy, round robin over --distinct
+  published articles of a synthetic model (``benchmarks/synthetic_model.py``) — the
+  widget's traffic: the same few thousand lists over and over — with the per-worker result
+  cache (the default) and with it off (``RECOMMENDER_RESULT_CACHE_SIZE=0``);
+- ``POST /v1/related`` (unseen text).
+
+Needs the Debian package `wrk`. Writes benchmarks/results/serve.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import re
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
-import threading
-import time
 import urllib.request
 from pathlib import Path
 
-from benchmarks.common import REPO, synthetic_docs, write_table
+from benchmarks.common import write_table
+from benchmarks.serve_common import APP, HELLO, Server, rr_script, wrk
+from benchmarks.synthetic_model import model_bytes, write_synthetic_model
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def build_model(n: int, models: Path) -> list[str]:
-    from recommender.artefact.store import ModelStore
-    from recommender.build.train import train_corpus, train_params
-    from recommender.corpus import Article, Corpus
-
-    docs = synthetic_docs(n)
-    arts = [Article(id=f"s{i}", title=d["title"], body=d["body"], section=f"sec{i % 10}",
-                    published_at=f"2026-{1 + i % 12:02d}-{1 + i % 28:02d}")
-            for i, d in enumerate(docs)]
-    train_corpus(Corpus(arts, [], "synthetic", "synthetic"), ModelStore(models),
-                 train_params({}))
-    return [a.id for a in arts]
-
-
-def wrk_rps(url: str, seconds: int, script: str | None = None) -> float:
-    cmd = ["wrk", "-t1", "-c8", f"-d{seconds}s"]
-    if script:
-        cmd += ["-s", script]
-    out = subprocess.run(cmd + [url], capture_output=True, text=True, timeout=seconds + 30)
-    match = re.search(r"Requests/sec:\s+([\d.]+)", out.stdout)
-    if not match:
-        raise RuntimeError(out.stdout + out.stderr)
-    return float(match.group(1))
-
-
-def python_rps(url: str, seconds: int, body: bytes | None = None) -> float:
-    stop = time.monotonic() + seconds
-    counts = [0] * 4
-
-    def worker(i: int) -> None:
-        while time.monotonic() < stop:
-            req = urllib.request.Request(url, data=body, headers={"Content-Type":
-                                                                  "application/json"})
-            urllib.request.urlopen(req, timeout=10).read()
-            counts[i] += 1
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return sum(counts) / seconds
+ROWS = (("hello", "Flask hello-world (floor)"),
+        ("healthz", "GET /healthz"),
+        ("related", "GET related, default policy (result cache on, the default)"),
+        ("related_nocache", "GET related, default policy, result cache off"),
+        ("post", "POST /v1/related (unseen text)"))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--articles", type=int, default=50_000)
-    ap.add_argument("--seconds", type=int, default=5)
+    ap.add_argument("--articles", type=int, default=100_000)
+    ap.add_argument("--distinct", type=int, default=2000, help="articles asked for, in turn")
+    ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--no-post", action="store_true", help="skip POST /v1/related")
     args = ap.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (Debian package `wrk`)")
     tmp = Path(tempfile.mkdtemp(prefix="bench-serve-"))
-    print(f"training on {args.articles} synthetic articles ...", flush=True)
-    ids = build_model(args.articles, tmp / "models")
-    port = free_port()
-    env = {**os.environ, "RECOMMENDER_MODELS_DIR": str(tmp / "models"),
-           "RECOMMENDER_BIND": f"127.0.0.1:{port}", "RECOMMENDER_WORKERS": "1",
-           "RECOMMENDER_THREADS": "1", "RECOMMENDER_ACCESS_LOG": "/dev/null",
-           "RECOMMENDER_LOG_LEVEL": "WARNING"}
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c",
-                             "python:recommender.api.gunicorn_config",
-                             "recommender.api:create_app()"], cwd=REPO, env=env,
-                            start_new_session=True, stdout=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
+    models = tmp / "models"
+    print(f"writing a synthetic model of {args.articles} articles ...", flush=True)
+    version, _ = write_synthetic_model(models, args.articles)
+    size = model_bytes(models, version)
+    step = max(1, args.articles // args.distinct)
+    # Article i % 50 == 49 is a draft: ask for published ones only.
+    urls = [f"/v1/articles/s{i}/related" for i in range(0, args.articles, step)
+            if i % 50 != 49][: args.distinct]
+    scripts = {
+        "hello": rr_script(tmp / "hello.lua", ["/"]),
+        "healthz": rr_script(tmp / "healthz.lua", ["/healthz"]),
+        "related": rr_script(tmp / "related.lua", urls),
+        "post": rr_script(tmp / "post.lua", ["/v1/related"], "POST", json.dumps(
+            {"title": "Story w12 w40 w77", "body": "w5 w901 w3000 w42 w7 w19", "limit": 5})),
+    }
+    servers = {"hello": Server(HELLO, models, args.workers),
+               "app": Server(APP, models, args.workers),
+               "nocache": Server(APP, models, args.workers, RECOMMENDER_RESULT_CACHE_SIZE="0")}
+    runs = {"hello": ("hello", "hello"), "healthz": ("app", "healthz"),
+            "related": ("app", "related"), "related_nocache": ("nocache", "related"),
+            "post": ("app", "post")}
+    if args.no_post:
+        del runs["post"]
+    results: dict[str, list[dict[str, float]]] = {name: [] for name in runs}
     try:
-        for _ in range(120):
-            try:
-                if urllib.request.urlopen(base + "/readyz", timeout=2).status == 200:
-                    break
-            except OSError:
-                time.sleep(0.5)
-        article = ids[len(ids) // 2]
-        urllib.request.urlopen(f"{base}/v1/articles/{article}/related").read()  # warm
-        post_body = json.dumps({"title": "w12 w40 w77", "body": "w5 w901 w3000 w42",
-                                "limit": 5}).encode()
-        use_wrk = shutil.which("wrk") is not None
-        lua = tmp / "post.lua"
-        lua.write_text('wrk.method = "POST"\nwrk.body = ' + json.dumps(post_body.decode())
-                       + '\nwrk.headers["Content-Type"] = "application/json"\n')
-        results: dict[str, list[float]] = {"healthz": [], "related": [], "post": []}
-        for _ in range(args.repeat):
-            if use_wrk:
-                results["healthz"].append(wrk_rps(base + "/healthz", args.seconds))
-                results["related"].append(
-                    wrk_rps(f"{base}/v1/articles/{article}/related", args.seconds))
-                results["post"].append(wrk_rps(base + "/v1/related", args.seconds, str(lua)))
-            else:
-                results["healthz"].append(python_rps(base + "/healthz", args.seconds))
-                results["related"].append(
-                    python_rps(f"{base}/v1/articles/{article}/related", args.seconds))
-                results["post"].append(python_rps(base + "/v1/related", args.seconds,
-                                                  post_body))
+        servers["hello"].wait("/")
+        for name in ("app", "nocache"):
+            servers[name].wait("/readyz")
+            for url in urls:  # a first pass (the lists land in one worker's cache or other)
+                urllib.request.urlopen(servers[name].base + url, timeout=30).read()
+        post = urllib.request.Request(servers["app"].base + "/v1/related", data=b'{"title": "w1"}',
+                                      headers={"Content-Type": "application/json"})
+        for _ in range(4 * args.workers):  # each worker reads the vocabulary on its first POST
+            urllib.request.urlopen(post, timeout=120).read()
+        for r in range(args.repeat):
+            for name, (server, script) in runs.items():
+                got = wrk(servers[server].base, scripts[script], args.seconds)
+                results[name].append(got)
+                print(f"round {r + 1} {name}: {got['rps']:.0f} req/s p50 {got['p50']:.2f} ms "
+                      f"p99 {got['p99']:.2f} ms", flush=True)
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
+        for server in servers.values():
+            server.stop()
         shutil.rmtree(tmp, ignore_errors=True)
-    floor = statistics.median(results["healthz"])
+    floor = statistics.median(r["rps"] for r in results["hello"])
     rows = []
-    for name, label in (("healthz", "GET /healthz (floor)"),
-                        ("related", "GET /v1/articles/<id>/related (default policy)"),
-                        ("post", "POST /v1/related (top-k computed per request)")):
-        med = statistics.median(results[name])
-        rows.append([label, f"{med:.0f}", f"{med / floor:.2f}", f"{1000 / med:.2f}"])
+    for name, label in ROWS:
+        if name not in results:
+            continue
+        rps = statistics.median(r["rps"] for r in results[name])
+        p50 = statistics.median(r["p50"] for r in results[name])
+        p99 = statistics.median(r["p99"] for r in results[name])
+        errors = sum(r["errors"] for r in results[name])
+        ratio = f"{p99 / p50:.1f}" if p50 > 0 else "-"
+        rows.append([label, f"{rps:.0f}", f"{rps / floor:.2f}x", f"{p50:.2f}", f"{p99:.2f}",
+                     ratio, f"{errors:.0f}"])
     print(write_table(
         "serve.md",
-        f"Serving, one gunicorn sync worker, {args.articles} articles, median of {args.repeat}",
-        ["endpoint", "req/s", "share of floor", "ms/request"], rows,
-        f"Client: {'wrk -t1 -c8' if use_wrk else 'Python threads'} on the same 2-core machine."))
+        f"Serving under gunicorn ({args.workers} workers, shipped config), "
+        f"{args.articles:,}-article synthetic model ({size / 1e6:.0f} MB), "
+        f"median of {args.repeat} rounds of {args.seconds} s",
+        ["endpoint", "req/s", "vs hello-world", "p50 ms", "p99 ms", "p99/p50", "non-2xx"],
+        rows,
+        f"Client: wrk -t1 -c8 --latency on the same 2-core machine, rounds interleaved; GET "
+        f"related cycles through {len(urls)} articles. Command: python -m "
+        f"benchmarks.bench_serve --articles {args.articles} --distinct {args.distinct} "
+        f"--seconds {args.seconds} --repeat {args.repeat} --workers {args.workers}"))
 
 
 if __name__ == "__main__":

@@ -110,3 +110,27 @@ def test_columns_that_disagree_with_the_model_are_refused(models_dir: Path) -> N
     (path / fmt.MANIFEST).write_text(json.dumps(manifest))
     with pytest.raises(fmt.ModelStoreError, match="columns disagree"):
         load_model(store, version)
+
+
+def test_checksums_are_verified_once_until_a_file_changes(models_dir: Path,
+                                                          monkeypatch: pytest.MonkeyPatch,
+                                                          tmp_path: Path) -> None:
+    from recommender.artefact import model as model_mod
+
+    monkeypatch.setattr(model_mod.tempfile, "gettempdir", lambda: str(tmp_path))
+    store = ModelStore(models_dir)
+    version = store.published()
+    assert version is not None
+    calls = []
+    real = store.verify
+    monkeypatch.setattr(store, "verify", lambda v: calls.append(v) or real(v))
+    load_model(store, version)
+    load_model(store, version)
+    assert calls == [version]  # the second load trusted the first one's record
+    target = models_dir / version / fmt.SCORES
+    data = bytearray(target.read_bytes())
+    data[-1] ^= 0xFF
+    target.write_bytes(bytes(data))
+    with pytest.raises(fmt.ModelStoreError, match="checksum mismatch"):
+        load_model(store, version)
+    assert len(calls) == 2

@@ -191,14 +191,23 @@ class StringIndex(Mapping[str, int]):
         if not isinstance(key, str) or not key:
             return None
         h = np.uint64(key_hash(key))
-        lo = int(np.searchsorted(self._hashes, h, side="left"))
-        hi = int(np.searchsorted(self._hashes, h, side="right"))
+        hashes, n = self._hashes, len(self._hashes)
+        lo = int(hashes.searchsorted(h))  # the method: np.searchsorted adds ~10 us per call
+        hi = lo
+        while hi < n and hashes[hi] == h:  # more than one: a collision or a repeated string
+            hi += 1
         span = range(hi - 1, lo - 1, -1) if self._last else range(lo, hi)
-        for pos in span:  # more than one only on a hash collision or a repeated string
+        for pos in span:
             row = int(self._rows[pos])
             if self.column.at(row) == key:
                 return row
         return None
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        row = self.row(key)
+        if row is None:
+            return default
+        return row if self._values is None else int(self._values[row])
 
     def __getitem__(self, key: str) -> int:
         row = self.row(key)

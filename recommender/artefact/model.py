@@ -4,6 +4,8 @@ candidates, vectorizer). File names come from ``artefact/format.py``."""
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -19,6 +21,7 @@ from recommender.artefact import format as fmt
 from recommender.artefact.columns import ArticleColumns
 from recommender.artefact.format import ModelStoreError
 from recommender.artefact.store import ModelStore
+from recommender.common.files import atomic_write
 from recommender.index import local as index
 from recommender.vectorize import ArticleVectorizer, VectorizerError
 
@@ -131,7 +134,7 @@ class Model:
         if fmt.is_delta(store.read_manifest(version)):
             raise ModelStoreError(f"{store.root / version}: a delta version; open it with "
                                   "recommender.artefact.load.load_model")
-        manifest = store.verify(version)
+        manifest = verify_once(store, version)
         base = store.root / version
         mode: Literal["r"] | None = "r" if mmap else None
 
@@ -214,6 +217,63 @@ class Model:
             "packages": m.get("packages"),
             "freshness": freshness(m),
         }
+
+
+def _stamp_path(base: Path, version: str) -> Path | None:
+    """Where this user records the full checks of ``base`` on this machine: a private
+    directory under the temporary one (never the model directory, which may be read-only
+    or shared between machines), or None when it cannot be trusted."""
+    folder = Path(tempfile.gettempdir()) / f"recommender-verified-{os.getuid()}"
+    try:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        st = folder.stat()
+        if st.st_uid != os.getuid() or st.st_mode & 0o077:
+            return None
+        where = base.stat()
+    except OSError:
+        return None
+    return folder / f"{where.st_dev}-{where.st_ino}-{version}.json"
+
+
+def _file_stamps(base: Path, manifest: Mapping[str, Any]) -> list[Any]:
+    stamps: list[Any] = []
+    for name in (fmt.MANIFEST, *manifest["files"]):
+        st = (base / name).stat()
+        stamps.append([name, st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev])
+    return stamps
+
+
+def verify_once(store: ModelStore, version: str) -> dict[str, Any]:
+    """``store.verify`` (every file's sha256), done once per version on a machine.
+
+    Hashing a large model took longer than the rest of loading it, in every worker and at
+    every swap. The first full check records each file's size, mtime, inode and device; a
+    later load whose files all still match skips the hashing (a file rewritten or replaced
+    since is hashed again, as is everything when the record cannot be kept).
+    """
+    manifest = store.read_manifest(version)
+    base = store.root / version
+    stamp = _stamp_path(base, version)
+    try:
+        if stamp is not None and orjson.loads(stamp.read_bytes()) == _file_stamps(base,
+                                                                                  manifest):
+            return manifest
+    except (OSError, ValueError):
+        pass
+    manifest = store.verify(version)
+    if stamp is not None:
+        try:
+            atomic_write(stamp, orjson.dumps(_file_stamps(base, manifest)), durable=False)
+        except OSError:
+            pass  # verified again next time
+    return manifest
+
+
+def forget_verified(store: ModelStore, version: str) -> None:
+    """Make the next load of ``version`` hash every file again (benchmarks, operators)."""
+    stamp = _stamp_path(store.root / version, version)
+    if stamp is not None:
+        stamp.unlink(missing_ok=True)
 
 
 def _columns(base: Path, manifest: Mapping[str, Any], arr: Callable[[str], np.ndarray],
