@@ -203,7 +203,7 @@ class StringIndex(Mapping[str, int]):
                 return row
         return None
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> Any:
         row = self.row(key)
         if row is None:
             return default
@@ -230,7 +230,7 @@ class StringIndex(Mapping[str, int]):
         for key, _ in self._winners():
             yield key
 
-    def items(self) -> ItemsView[str, int]:  # type: ignore[override]
+    def items(self) -> ItemsView[str, int]:
         """One pass over the rows (a copy of the map: for composing a delta's)."""
         values = self._values
         return {k: (r if values is None else int(values[r]))

@@ -3,6 +3,7 @@ candidates, vectorizer). File names come from ``artefact/format.py``."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -262,10 +263,8 @@ def verify_once(store: ModelStore, version: str) -> dict[str, Any]:
         pass
     manifest = store.verify(version)
     if stamp is not None:
-        try:
+        with contextlib.suppress(OSError):  # not recorded: verified again next time
             atomic_write(stamp, orjson.dumps(_file_stamps(base, manifest)), durable=False)
-        except OSError:
-            pass  # verified again next time
     return manifest
 
 

@@ -8,6 +8,7 @@ articles gives the same catalog (tests/test_fresh_catalog.py).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -15,7 +16,7 @@ import numpy as np
 from recommender.policy.catalog_types import Catalog, canonical_url, norm_label, to_timestamp
 
 
-def _extend_codes(codes: np.ndarray, table: dict[str, int],
+def _extend_codes(codes: np.ndarray, table: Mapping[str, int],
                   values: list[str | None]) -> tuple[np.ndarray, dict[str, int]]:
     table = dict(table)
     extra = np.array([-1 if v is None else table.setdefault(v, len(table)) for v in values],
