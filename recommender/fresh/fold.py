@@ -20,6 +20,7 @@ import scipy.sparse as sp
 
 from recommender.artefact.delta import DeltaArrays
 from recommender.artefact.model import Model
+from recommender.artefact.overlay import LayeredRows
 from recommender.corpus import Article
 from recommender.index import local as index
 
@@ -55,10 +56,20 @@ def _chunks(rows: np.ndarray, size: int) -> Iterator[np.ndarray]:
         yield rows[start:start + size]
 
 
-def _against(matrix: sp.csr_matrix, queries: sp.csr_matrix) -> np.ndarray:
-    """Dense (rows of ``matrix``) x (queries) cosines, one pass over ``matrix``."""
-    out = np.empty((matrix.shape[0], queries.shape[0]), dtype=np.float32)
-    return index.block_scores(matrix, sp.csr_matrix(queries.T, dtype=np.float32), out)
+def vectors_of(model: Model) -> LayeredRows:
+    """A model's TF-IDF rows as the base's and the appended ones (a full model: none)."""
+    found = getattr(model, "vectors", None)
+    return found if isinstance(found, LayeredRows) else LayeredRows.of(model.matrix)
+
+
+def _against(rows: LayeredRows, queries: sp.csr_matrix) -> np.ndarray:
+    """Dense (every row) x (queries) cosines, one pass over the rows."""
+    out = np.empty((rows.shape[0], queries.shape[0]), dtype=np.float32)
+    target = sp.csr_matrix(queries.T, dtype=np.float32)
+    index.block_scores(rows.base, target, out[: rows.n_base])
+    if rows.shape[0] > rows.n_base:
+        index.block_scores(rows.extra, target, out[rows.n_base:])
+    return out
 
 
 def _top(dense: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -141,8 +152,9 @@ def fold(model: Model, changes: Mapping[str, Article | None], *,
     dead = np.zeros(n0, dtype=bool)
     dead[dead_rows] = True
     m = len(docs)
+    rows_in = vectors_of(model)
     vectors = sp.csr_matrix(model.vectorizer.transform([text_doc(d) for d in docs]) if m
-                            else (0, model.matrix.shape[1]), dtype=np.float32)
+                            else (0, rows_in.shape[1]), dtype=np.float32)
     new_pub = np.array([d.get("status", "published") == "published" for d in docs], dtype=bool)
     live = np.asarray(model.published_mask, dtype=bool) & ~dead
     lists = _Lists(np.array(model.neighbors, dtype=np.int32),
@@ -174,7 +186,8 @@ def _refill_holders(model: Model, lists: _Lists, dead_rows: list[int], dead: np.
     k = lists.nb.shape[1]
     holders = np.flatnonzero(np.isin(lists.nb, dead_rows).any(axis=1) & ~dead)
     for chunk in _chunks(holders, per_chunk):
-        dense = np.ascontiguousarray(_against(model.matrix, model.matrix[chunk]).T)
+        rows = vectors_of(model)
+        dense = np.ascontiguousarray(_against(rows, rows.rows(chunk)).T)
         dense[:, ~live] = -np.inf
         dense[np.arange(len(chunk)), chunk] = -np.inf
         lists.nb[chunk], lists.sc[chunk] = _top(dense, k)
@@ -189,7 +202,7 @@ def _add_rows(model: Model, lists: _Lists, vectors: sp.csr_matrix, new_pub: np.n
     among_new = (vectors @ vectors.T).toarray().astype(np.float32)
     blocked = np.flatnonzero(~np.concatenate([live, new_pub]))
     for chunk in _chunks(np.arange(m), per_chunk):
-        old = _against(model.matrix, vectors[chunk])  # n0 x chunk
+        old = _against(vectors_of(model), vectors[chunk])  # n0 x chunk
         dense = np.empty((len(chunk), n0 + m), dtype=np.float32)
         dense[:, :n0] = old.T
         dense[:, n0:] = among_new[chunk]
@@ -214,7 +227,7 @@ def _empty_delta(model: Model) -> DeltaArrays:
     aff = None if model.affinity is None else none
     return DeltaArrays(
         rows_before=len(model.articles), articles=[], published=np.zeros(0, dtype=bool),
-        matrix=sp.csr_matrix((0, model.matrix.shape[1]), dtype=np.float32),
+        matrix=sp.csr_matrix((0, vectors_of(model).shape[1]), dtype=np.float32),
         neighbors=none.astype(np.int32), scores=none, affinity=aff,
         changed_rows=np.zeros(0, dtype=np.int64), changed_neighbors=none.astype(np.int32),
         changed_scores=none, changed_affinity=aff, deleted_rows=np.zeros(0, dtype=np.int64))
@@ -225,13 +238,14 @@ def _sub_matrix(model: Model, vectors: sp.csr_matrix, wanted: np.ndarray,
     """The vectors of ``wanted`` then of their other candidates, over only the terms they
     use (the same dot products, but per-block transposes cost the sub-problem, not the
     vocabulary), and the global -> local row map."""
-    n0 = model.matrix.shape[0]
+    n0 = len(model.neighbors)
     others = np.setdiff1d(cand[cand >= 0], wanted)
     local = np.concatenate([wanted, others])
     pos = np.full(n0 + vectors.shape[0], -1, dtype=np.int64)
     pos[local] = np.arange(len(local))
     old, new = local[local < n0], local[local >= n0]
-    matrix = sp.vstack([model.matrix[old], vectors[new - n0]], format="csr", dtype=np.float32)
+    matrix = sp.vstack([vectors_of(model).rows(old), vectors[new - n0]], format="csr",
+                       dtype=np.float32)
     matrix = matrix[np.argsort(pos[np.concatenate([old, new])])]  # into ``local``'s order
     terms = np.unique(matrix.indices)
     column = np.zeros(matrix.shape[1], dtype=np.int32)

@@ -79,7 +79,7 @@ def catalog(model: Any) -> Catalog:
                     cat = extend_catalog(base_cat, model)
                 else:
                     cat = build_catalog(model.articles)
-                cat.csr = PlainCSR.of(model.matrix)
+                cat.csr = PlainCSR.of(model.vectors if base is not None else model.matrix)
                 cat.neighbors = plain(model.neighbors)
                 cat.scores = plain(model.scores)
                 affinity = getattr(model, "affinity", None)
