@@ -31,8 +31,10 @@ class RowOverlay:
     table (a copy: tests and offline tools only).
     """
 
-    def __init__(self, base: np.ndarray, pos: np.ndarray, patch: np.ndarray):
+    def __init__(self, base: np.ndarray, pos: np.ndarray, patch: np.ndarray,
+                 patch_rows: np.ndarray):
         self.base, self.pos, self.patch = _plain(base), pos, patch
+        self.patch_rows = patch_rows  # the row each patch row replaces, ascending
         self.n_base = len(self.base)
         self.shape: tuple[int, int] = (len(pos), int(self.base.shape[1]))
         self.ndim = 2
@@ -52,7 +54,21 @@ class RowOverlay:
         unique, first = np.unique(all_rows[::-1], return_index=True)
         pos = np.full(rows, -1, dtype=np.int32)
         pos[unique] = np.arange(len(unique), dtype=np.int32)
-        return cls(base, pos, np.ascontiguousarray(values[len(all_rows) - 1 - first]))
+        return cls(base, pos, np.ascontiguousarray(values[len(all_rows) - 1 - first]), unique)
+
+    def column(self, j: int) -> np.ndarray:
+        """Column ``j`` of every row (a copy, one value per row)."""
+        out = np.empty(self.shape[0], dtype=self.dtype)
+        out[: self.n_base] = self.base[:, j]
+        out[self.patch_rows] = self.patch[:, j]
+        return out
+
+    def holding(self, mask: np.ndarray) -> np.ndarray:
+        """Per row: does it hold a value ``mask`` marks? (``mask[-1]`` stands for -1.)"""
+        out = np.zeros(self.shape[0], dtype=bool)
+        out[: self.n_base] = mask[self.base].any(axis=1)
+        out[self.patch_rows] = mask[self.patch].any(axis=1)
+        return out
 
     def __len__(self) -> int:
         return self.shape[0]
