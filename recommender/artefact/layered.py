@@ -75,7 +75,7 @@ class LayeredModel(Model):
         self._composed: sp.csr_matrix | None = None
         super().__init__(matrix=vectors.base, **kwargs)
 
-    @property  # type: ignore[override]
+    @property
     def matrix(self) -> sp.csr_matrix:
         if self._composed is None:
             self._composed = self.vectors.compose()
@@ -142,10 +142,10 @@ def compose(base: Model, segments: list[Segment], manifest: dict[str, Any]) -> L
         raise ModelStoreError(f"base {base.version} has no article table")
     articles = LayeredArticles([base.articles, *[s.table for s in segments]], dead)
     model = LayeredModel(version=manifest["version"], manifest=manifest, articles=articles,
-                         vectors=vectors, neighbors=neighbors,  # type: ignore[arg-type]
+                         vectors=vectors, neighbors=neighbors,
                          scores=scores, vectorizer=lambda: base.vectorizer,
                          published_mask=published, affinity=_affinity(base, rows, segments),
-                         row_of=_row_of(base, segments))  # type: ignore[arg-type]
+                         row_of=_row_of(base, segments))
     model.base = base
     return model
 

@@ -70,7 +70,9 @@ def _sub_matrix(rows_in: LayeredRows, vectors: sp.csr_matrix, wanted: np.ndarray
     old, new = local[local < n0], local[local >= n0]
     matrix = sp.vstack([rows_in.rows(old), vectors[new - n0]], format="csr", dtype=np.float32)
     matrix = matrix[np.argsort(pos[np.concatenate([old, new])])]  # into ``local``'s order
-    terms = np.unique(matrix.indices)
+    used = np.zeros(matrix.shape[1], dtype=bool)  # a mask, not np.unique: no sort or hash
+    used[matrix.indices] = True
+    terms = np.flatnonzero(used)
     column = np.zeros(matrix.shape[1], dtype=np.int32)
     column[terms] = np.arange(len(terms), dtype=np.int32)
     matrix = sp.csr_matrix((matrix.data, column[matrix.indices], matrix.indptr),
@@ -98,7 +100,7 @@ def _recompute(params: dict[str, Any], rows_in: LayeredRows, work: Lists,
     got = index.neighbourhood_affinity(
         matrix, sub_nb, sub_sc, size=params["neighbourhood"],
         weight=params.get("neighbourhood_weight", 1.0), hub_penalty=0.0,
-        rows=len(wanted))[: len(wanted)]
+        scored_rows=len(wanted))[: len(wanted)]
     unique, inverse = np.unique(np.maximum(cand, 0), return_inverse=True)
     hub = _hubs(work, new_nb, new_sc, unique)[inverse.reshape(cand.shape)]
     penalty = np.float32(params.get("hub_penalty", 0.5)) * hub
