@@ -1,12 +1,16 @@
 """Freshness: what one upsert, one removal and a 1,000-article batch cost end to end.
 
     python -m benchmarks.bench_fresh [--articles 20000] [--repeat 5] [--deltas 30] [--soak]
+                                     [--base DIR]
 
 Trains on a synthetic corpus (``--articles 100000`` for the issue's size), starts a real
 gunicorn with 2 workers (RELOAD_INTERVAL 0.2 s) on 127.0.0.1, and times each change from
 the request to the moment *every* worker serves the new version (polled without keep-alive
 so both workers answer; each response names its worker). Reports bytes written per change
-against a full copy, and the workers' memory after 1, 10, ... deltas. ``--soak`` then runs
+against a full copy, and the workers' memory (RSS, private = USS, PSS from
+``/proc/PID/smaps_rollup``) after 0, 5, 10, ... deltas beside the deltas' size on disk.
+``--base DIR`` copies the models directory a previous ``train`` wrote into DIR (training
+100,000 articles takes minutes) instead of training; ``--soak`` then runs
 the one-minute soak test (tests/test_fresh_soak.py with RECOMMENDER_FRESH_SOAK_SECONDS=60).
 Writes benchmarks/results/fresh.md.
 """
@@ -16,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -121,13 +126,16 @@ def _row(name: str, runs: list[dict[str, float]], full_bytes: int) -> list[Any]:
             f"{written / 1024:.1f}", f"{full_bytes / written:.0f}x"]
 
 
-def _mem_row(deltas: int, master: int) -> list[Any]:
+def _mem_row(deltas: int, master: int, models: Path, base: str) -> list[Any]:
     mems = [_memory(p) for p in _workers(master)]
     rss = statistics.mean(m["Rss"] for m in mems)
     private = statistics.mean(m.get("Private_Clean", 0) + m.get("Private_Dirty", 0)
                               for m in mems)
     pss = statistics.mean(m["Pss"] for m in mems)
-    return [deltas, f"{rss:.0f}", f"{private:.0f}", f"{pss:.0f}"]
+    on_disk = sum(f.stat().st_size for d in models.iterdir()
+                  if d.is_dir() and d.name != base and not d.name.startswith(".")
+                  for f in d.iterdir())
+    return [deltas, f"{rss:.0f}", f"{private:.0f}", f"{pss:.0f}", f"{on_disk / 2**20:.1f}"]
 
 
 def main() -> None:
@@ -137,14 +145,23 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=1000)
     ap.add_argument("--deltas", type=int, default=30)
     ap.add_argument("--soak", action="store_true")
+    ap.add_argument("--base", type=Path, help="a models directory to copy instead of training")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-fresh-"))
-    corpus = tmp / "corpus.jsonl"
-    corpus.write_text("".join(json.dumps(d) + "\n" for d in _docs(args.articles, 0, "s")))
-    print(f"training on {args.articles} synthetic articles ...", flush=True)
-    started = time.perf_counter()
-    version = train(corpus, tmp / "models").version
-    train_seconds = time.perf_counter() - started
+    train_seconds = float("nan")
+    if args.base:
+        shutil.copytree(args.base, tmp / "models")
+        version = (tmp / "models" / "CURRENT").read_text().strip()
+        args.articles = json.loads((tmp / "models" / version / "manifest.json").read_text(
+            ))["article_count"]
+        (tmp / "models" / "journal.jsonl").unlink(missing_ok=True)
+    else:
+        corpus = tmp / "corpus.jsonl"
+        corpus.write_text("".join(json.dumps(d) + "\n" for d in _docs(args.articles, 0, "s")))
+        print(f"training on {args.articles} synthetic articles ...", flush=True)
+        started = time.perf_counter()
+        version = train(corpus, tmp / "models").version
+        train_seconds = time.perf_counter() - started
     full_bytes = sum(p.stat().st_size for p in (tmp / "models" / version).iterdir())
     port = 20000 + os.getpid() % 20000
     env = {**os.environ, "RECOMMENDER_MODELS_DIR": str(tmp / "models"),
@@ -169,11 +186,11 @@ def main() -> None:
                 time.sleep(0.5)
         watcher = Watcher(base, [f"s{i}" for i in range(0, args.articles, 97)])
         watcher.wait_all(version)
-        mem_rows.append(_mem_row(0, proc.pid))
+        mem_rows.append(_mem_row(0, proc.pid, tmp / "models", version))
         fresh = _docs(args.repeat + args.deltas + 1, 1, "new")
         ups = [_change(watcher, "PUT", f"{base}/v1/articles/{d['id']}", d)
                for d in fresh[: args.repeat]]
-        mem_rows.append(_mem_row(args.repeat, proc.pid))
+        mem_rows.append(_mem_row(args.repeat, proc.pid, tmp / "models", version))
         rows.append(_row("upsert one article (PUT)", ups, full_bytes))
         dels = [_change(watcher, "DELETE", f"{base}/v1/articles/s{i * 101 + 1}")
                 for i in range(args.repeat)]
@@ -186,7 +203,7 @@ def main() -> None:
             _change(watcher, "PUT", f"{base}/v1/articles/{d['id']}", d)
             count += 1
             if count in (10, 20, 40, 60, 100) or count == 2 * args.repeat + 1 + args.deltas:
-                mem_rows.append(_mem_row(count, proc.pid))
+                mem_rows.append(_mem_row(count, proc.pid, tmp / "models", version))
         watcher.stop()
         failures = watcher.failures
         for reason in sorted(set(watcher.reasons))[:5]:
@@ -195,7 +212,9 @@ def main() -> None:
         os.killpg(proc.pid, 15)
         proc.wait(timeout=30)
     notes = (f"{args.articles:,} synthetic articles, top-50 with neighbourhood affinity, "
-             f"trained in {train_seconds:.0f} s; a full version is {full_bytes / 2**20:.1f} MB. "
+             + (f"trained in {train_seconds:.0f} s" if args.base is None
+                else f"base copied from {args.base}")
+             + f"; a full version is {full_bytes / 2**20:.1f} MB. "
              f"gunicorn 2 workers, RELOAD_INTERVAL {INTERVAL} s; medians; {failures} failed "
              "requests while polling.")
     text = write_table("fresh.md", "Freshness: one change, end to end",
@@ -203,7 +222,8 @@ def main() -> None:
                         "written (KB)", "full copy / written"], rows, notes)
     text += "\n" + write_table(
         "fresh-memory.md", "Serving workers' memory against the number of deltas",
-        ["deltas published", "RSS per worker (MB)", "private (MB)", "PSS (MB)"], mem_rows)
+        ["deltas published", "RSS per worker (MB)", "private = USS (MB)", "PSS (MB)",
+         "deltas on disk (MB)"], mem_rows)
     (REPO / "benchmarks" / "results" / "fresh.md").write_text(text, encoding="utf-8")
     print(text)
     if args.soak:

@@ -79,3 +79,36 @@ def test_status_shows_drift_and_when_a_retrain_is_due(runner, models_dir: Path,
     assert "1 deltas on top" in result.stdout and "3 upserted" in result.stdout
     assert "full retrain due: 3 articles folded in" in result.stdout
     assert "journal: 3 entries" in result.stdout
+
+
+def test_train_export_time_states_the_instant_changes_are_replayed_after(
+        runner, models_dir: Path, tmp_path: Path) -> None:
+    corpus = tmp_path / "new.csv"
+    corpus.write_text("id,title,body\nlate-1,Lunar rover,The rover drove across the moon.\n")
+    assert runner.invoke(main, ["upsert", "--corpus", str(corpus), "--models",
+                                str(models_dir)]).exit_code == 0
+    export = Path(_live(models_dir).manifest["corpus"]["path"])  # written before the upsert
+    args = ["train", "--corpus", str(export), "--models", str(models_dir)]
+    # Stated after the upsert: the export holds it already, nothing is replayed.
+    result = runner.invoke(main, [*args, "--export-time", "2999-01-01T00:00:00Z"])
+    assert result.exit_code == 0, result.output
+    assert "late-1" not in _live(models_dir).row_of
+    assert _live(models_dir).manifest["format_version"] == 1
+    # Stated before it (the default would be the file's mtime, also before): replayed.
+    upsert = runner.invoke(main, ["upsert", "--corpus", str(corpus), "--models",
+                                  str(models_dir)])
+    assert upsert.exit_code == 0, upsert.output
+    result = runner.invoke(main, [*args, "--export-time", "2000-01-01"])
+    assert result.exit_code == 0, result.output
+    assert "late-1" in _live(models_dir).row_of
+
+
+def test_a_bad_export_time_is_one_clear_line(runner, models_dir: Path) -> None:
+    export = _live(models_dir).manifest["corpus"]["path"]
+    for command in ("train", "retrain"):
+        result = runner.invoke(main, [command, "--corpus", export, "--models", str(models_dir),
+                                      "--export-time", "yesterday"])
+        assert result.exit_code == 2, result.output
+        assert "Invalid value for '--export-time'" in result.stderr
+        assert "'yesterday' is not an ISO 8601" in result.stderr
+        assert "Traceback" not in result.output

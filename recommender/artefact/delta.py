@@ -10,7 +10,7 @@ pointer move and rolling back to any kept version still works.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,6 +19,7 @@ import scipy.sparse as sp
 
 from recommender.artefact import format as fmt
 from recommender.artefact.format import ModelStoreError, encode_articles
+from recommender.artefact.model import ArticleTable
 from recommender.artefact.store import ModelStore
 
 
@@ -94,10 +95,30 @@ class Segment:
     changed_scores: np.ndarray
     changed_affinity: np.ndarray | None
     deleted_rows: np.ndarray
+    # Parsed once per process and kept with the segment, which every later delta version
+    # of the chain reuses (artefact/layered.py): its article table, its ids, and the ids
+    # of the rows it deletes.
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def appended(self) -> int:
         return len(self.article_offsets) - 1
+
+    @property
+    def table(self) -> ArticleTable:
+        if "table" not in self.memo:
+            self.memo["table"] = ArticleTable(self.articles_blob, self.article_offsets,
+                                              cache_size=4096)
+        table: ArticleTable = self.memo["table"]
+        return table
+
+    @property
+    def ids(self) -> list[str]:
+        """The appended rows' article ids, in row order."""
+        if "ids" not in self.memo:
+            self.memo["ids"] = [str(doc["id"]) for doc in self.table]
+        ids: list[str] = self.memo["ids"]
+        return ids
 
     @classmethod
     def load(cls, store: ModelStore, version: str, *, mmap: bool = True) -> Segment:

@@ -2,9 +2,10 @@
 
 Rows are numbered base first, then each segment's appended rows; a changed article's old
 row is deleted (status "deleted", unpublished, out of every list) and its new text is an
-appended row. The base stays memory-mapped and shared; only the candidate tables, the
-published mask and the vectors are composed per process, so a worker holds one composed
-copy whatever the number of deltas, and loading the next delta re-reads only its segments.
+appended row. The base stays memory-mapped and shared, and nothing of its size is copied:
+the candidate tables, vectors and id map are read-through overlays (``overlay.py``) holding
+only the rows the segments rewrote or appended; loading the next delta maps only its own
+segment and rebuilds the overlays from the segments' rows.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ import scipy.sparse as sp
 
 from recommender.artefact.delta import Segment
 from recommender.artefact.format import ModelStoreError
-from recommender.artefact.model import ArticleTable, Model
+from recommender.artefact.model import ArticleTable, Candidate, Model
+from recommender.artefact.overlay import LayeredIds, LayeredRows, RowOverlay
 from recommender.artefact.store import ModelStore
+from recommender.index import local as index
 
 
 class LayeredArticles(Sequence[dict[str, Any]]):
@@ -59,62 +62,120 @@ class LayeredArticles(Sequence[dict[str, Any]]):
             yield self._row(i)
 
 
-def _stack(base: np.ndarray | None, parts: list[np.ndarray | None]) -> np.ndarray | None:
-    if base is None:
+class LayeredModel(Model):
+    """A delta version: the mapped base, read through the overlays of its segments.
+
+    ``neighbors``, ``scores`` and ``affinity`` are ``RowOverlay`` views and ``vectors`` the
+    ``LayeredRows`` the serving path and the fold-in read; ``matrix`` (one CSR of every row)
+    is composed on first use only, for offline consumers that need a real scipy matrix.
+    """
+
+    def __init__(self, *, vectors: LayeredRows, **kwargs: Any):
+        self.vectors = vectors
+        self._composed: sp.csr_matrix | None = None
+        super().__init__(matrix=vectors.base, **kwargs)
+
+    @property
+    def matrix(self) -> sp.csr_matrix:
+        if self._composed is None:
+            self._composed = self.vectors.compose()
+        return self._composed
+
+    @matrix.setter
+    def matrix(self, value: sp.csr_matrix) -> None:
+        # Model.__init__ hands the base's matrix: the composed one is built on first use.
+        if value.shape[0] == self.vectors.shape[0]:
+            self._composed = value
+
+    def match(self, vector: sp.csr_matrix, k: int) -> list[Candidate]:
+        """Exact top-k published articles for a vector not in the model."""
+        dense = np.asarray((self.vectors @ vector.T).todense()).ravel().astype(np.float32)
+        dense[~np.asarray(self.published_mask, dtype=bool)] = -np.inf
+        idx, sc = index.top_k_rows(dense[None, :], k)
+        keep = idx[0] >= 0
+        return [Candidate(int(i), float(s)) for i, s in zip(idx[0][keep], sc[0][keep],
+                                                            strict=True)]
+
+
+def _overlay(base: np.ndarray, rows: int, segments: list[Segment],
+             own: Callable[[Segment], np.ndarray], changed: Callable[[Segment], np.ndarray]
+             ) -> RowOverlay:
+    parts: list[tuple[np.ndarray, np.ndarray]] = []
+    for seg in segments:
+        parts.append((seg.changed_rows, changed(seg)))
+        parts.append((seg.rows_before + np.arange(seg.appended), own(seg)))
+    return RowOverlay.build(base, rows, parts)
+
+
+def _affinity(base: Model, rows: int, segments: list[Segment]) -> RowOverlay | None:
+    if base.affinity is None:
         return None
-    if any(p is None for p in parts):
+    if any(s.affinity is None or s.changed_affinity is None for s in segments):
         raise ModelStoreError("a segment lacks the affinity its base has")
-    return np.concatenate([np.asarray(base), *[np.asarray(p) for p in parts]])
+    return _overlay(base.affinity, rows, segments, lambda s: s.affinity,  # type: ignore
+                    lambda s: s.changed_affinity)  # type: ignore[arg-type,return-value]
 
 
-def compose(base: Model, segments: list[Segment], manifest: dict[str, Any]) -> Model:
-    """The model ``manifest`` (the newest segment's) describes, from its loaded parts."""
+def compose(base: Model, segments: list[Segment], manifest: dict[str, Any]) -> LayeredModel:
+    """The model ``manifest`` (the newest segment's) describes, from its loaded parts: a
+    view over the base, costing memory in proportion to what the segments hold."""
     rows = len(base.articles)
     for seg in segments:
         if seg.rows_before != rows:
             raise ModelStoreError(f"segment {seg.version} starts at row {seg.rows_before}, "
                                   f"its chain has {rows} rows")
         rows += seg.appended
-    neighbors = np.concatenate([np.asarray(base.neighbors), *[s.neighbors for s in segments]])
-    scores = np.concatenate([np.asarray(base.scores), *[s.scores for s in segments]])
-    affinity = _stack(base.affinity, [s.affinity for s in segments])
+    neighbors = _overlay(base.neighbors, rows, segments, lambda s: s.neighbors,
+                         lambda s: s.changed_neighbors)
+    scores = _overlay(base.scores, rows, segments, lambda s: s.scores,
+                      lambda s: s.changed_scores)
     published = np.concatenate([np.asarray(base.published_mask, dtype=bool),
                                 *[np.asarray(s.published, dtype=bool) for s in segments]])
     dead = np.zeros(rows, dtype=bool)
     for seg in segments:
-        changed = np.asarray(seg.changed_rows)
-        neighbors[changed] = seg.changed_neighbors
-        scores[changed] = seg.changed_scores
-        if affinity is not None and seg.changed_affinity is not None:
-            affinity[changed] = seg.changed_affinity
         dead[np.asarray(seg.deleted_rows)] = True
     published &= ~dead
-    matrix = sp.csr_matrix(sp.vstack([base.matrix, *[s.matrix for s in segments]],
-                                     format="csr", dtype=np.float32))
-    tables = [base.articles, *[ArticleTable(s.articles_blob, s.article_offsets)
-                               for s in segments]]
-    if not all(isinstance(t, ArticleTable) for t in tables):
+    extra = sp.vstack([s.matrix for s in segments], format="csr", dtype=np.float32) \
+        if segments else sp.csr_matrix((0, base.matrix.shape[1]), dtype=np.float32)
+    vectors = LayeredRows(base.matrix, sp.csr_matrix(extra))
+    if not isinstance(base.articles, ArticleTable):
         raise ModelStoreError(f"base {base.version} has no article table")
-    articles = LayeredArticles(tables, dead)  # type: ignore[arg-type]
-    row_of = _row_of(base, segments, dead)
-    model = Model(version=manifest["version"], manifest=manifest, articles=articles,
-                  matrix=matrix, neighbors=neighbors, scores=scores,
-                  vectorizer=lambda: base.vectorizer, published_mask=published,
-                  affinity=affinity, row_of=row_of)
+    articles = LayeredArticles([base.articles, *[s.table for s in segments]], dead)
+    model = LayeredModel(version=manifest["version"], manifest=manifest, articles=articles,
+                         vectors=vectors, neighbors=neighbors,
+                         scores=scores, vectorizer=lambda: base.vectorizer,
+                         published_mask=published, affinity=_affinity(base, rows, segments),
+                         row_of=_row_of(base, segments))
     model.base = base
     return model
 
 
-def _row_of(base: Model, segments: list[Segment], dead: np.ndarray) -> dict[str, int]:
-    """id -> live row: the base's map, minus deleted rows, plus the appended ones."""
-    row_of = {i: r for i, r in base.row_of.items() if not dead[r]}
-    for seg in segments:
-        table = ArticleTable(seg.articles_blob, seg.article_offsets, cache_size=0)
-        for j, doc in enumerate(table):
-            row = seg.rows_before + j
-            if not dead[row]:
-                row_of[doc["id"]] = row
-    return row_of
+def _deleted_ids(seg: Segment, base: Model, earlier: list[Segment]) -> list[str]:
+    """The ids of the rows ``seg`` deletes (each in the base or an earlier segment)."""
+    if "deleted_ids" not in seg.memo:
+        starts = [s.rows_before for s in earlier]
+        out = []
+        for row in np.asarray(seg.deleted_rows).tolist():
+            if row < len(base.articles):
+                out.append(str(base.articles[row]["id"]))
+                continue
+            part = earlier[int(np.searchsorted(starts, row, side="right")) - 1]
+            out.append(part.ids[row - part.rows_before])
+        seg.memo["deleted_ids"] = out
+    ids: list[str] = seg.memo["deleted_ids"]
+    return ids
+
+
+def _row_of(base: Model, segments: list[Segment]) -> LayeredIds:
+    """id -> live row: the base's map (shared, not copied) with each segment's deletions
+    and then its appended rows on top, in chain order."""
+    changes: dict[str, int] = {}
+    for i, seg in enumerate(segments):
+        for article_id in _deleted_ids(seg, base, segments[:i]):
+            changes[article_id] = -1
+        for j, article_id in enumerate(seg.ids):
+            changes[article_id] = seg.rows_before + j
+    return LayeredIds(base.row_of, changes)
 
 
 def load_layered(store: ModelStore, version: str, manifest: dict[str, Any],

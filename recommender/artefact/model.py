@@ -212,7 +212,7 @@ class Model:
             "version": self.version,
             "created_at": m.get("created_at"),
             "article_count": m.get("article_count"),
-            "vocabulary_size": self.matrix.shape[1],
+            "vocabulary_size": int(m.get("matrix_shape", [0, 0])[1]) or self.matrix.shape[1],
             "top_k": m.get("params", {}).get("index", {}).get("top_k"),
             "corpus": {k: m.get("corpus", {}).get(k) for k in ("sha256", "articles", "skipped")},
             "packages": m.get("packages"),

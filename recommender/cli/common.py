@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import click
 
 from recommender.api.startup import GUNICORN_VARS
+from recommender.corpus import parse_datetime
 from recommender.evaluate import DEFAULT_K, DEFAULT_MIN_GROUP_SIZE, DEFAULT_POLICY
 from recommender.settings import BY_NAME, SettingsError, read_toml
 
@@ -71,6 +72,22 @@ def _declare(*options: CliOption) -> dict[str, CliOption]:
 _DIR = click.Path(file_okay=False)
 _FILE = click.Path(dir_okay=False)
 
+
+class Instant(click.ParamType):
+    """An ISO 8601 date or date-time (naive: UTC), as epoch seconds."""
+
+    name = "ISO-8601"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> float:
+        if isinstance(value, int | float):
+            return float(value)
+        try:
+            return parse_datetime(str(value)).timestamp()
+        except ValueError:
+            self.fail(f"{value!r} is not an ISO 8601 date or date-time "
+                      "(e.g. 2026-12-01T03:00:00Z)", param, ctx)
+
 OPTIONS: dict[str, CliOption] = _declare(
     CliOption(("--corpus",), "corpus", "Articles as JSON Lines (.jsonl) or CSV.",
               "RECOMMENDER_CORPUS", click_args={"type": _FILE}),
@@ -111,6 +128,10 @@ OPTIONS: dict[str, CliOption] = _declare(
     CliOption(("--scheduler",), "scheduler",
               "Run the candidate search on this Dask cluster (tcp://HOST:8786).",
               "RECOMMENDER_SCHEDULER", click_args={"metavar": "ADDRESS"}),
+    CliOption(("--export-time",), "export_time",
+              "When the corpus was exported: changes published after it are re-applied "
+              "on top of the new model (default: the corpus file's modification time).",
+              "RECOMMENDER_EXPORT_TIME", click_args={"type": Instant()}),
     CliOption(("--dry-run",), "dry_run",
               "Train in a temporary directory and report what would happen; the models "
               "directory is not touched.", "RECOMMENDER_DRY_RUN", click_args={"is_flag": True}),

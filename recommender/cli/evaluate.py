@@ -176,6 +176,7 @@ def _progress() -> Progress:
 @option("experiments_path")
 @option("skip_invalid", help="Skip bad corpus lines (each is reported) instead of failing.")
 @option("dry_run")
+@option("export_time")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the result (gates, stages, reports) as JSON before the summary.")
 @click.pass_context
@@ -183,7 +184,7 @@ def retrain_cmd(ctx: click.Context, corpus: str, models_dir: str, config_path: s
                 labels_from: str | None, pairs: str | None, k: int | None,
                 policy: str | None, min_group_size: int | None, keep: int | None,
                 experiments_path: str | None, skip_invalid: bool, dry_run: bool,
-                as_json: bool) -> None:
+                export_time: float | None, as_json: bool) -> None:
     """Train, evaluate, compare with the published model, publish if the gates pass, prune.
 
     Exit status: 0 published (or would be, with --dry-run), 3 rejected by a gate, 1 failed.
@@ -199,7 +200,7 @@ def retrain_cmd(ctx: click.Context, corpus: str, models_dir: str, config_path: s
                          min_group_size=OPTIONS["min_group_size"].resolve(min_group_size, opts),
                          keep=RETRAIN_KEEP.resolve(keep, opts),
                          experiments_path=experiments_path, skip_invalid=skip_invalid,
-                         dry_run=dry_run, echo=echo_err)
+                         dry_run=dry_run, export_time=export_time, echo=echo_err)
     except RetrainError as exc:
         click.echo(f"retrain status=failed stage={exc.stage}")
         raise click.ClickException(str(exc)) from None

@@ -21,16 +21,17 @@ from recommender.corpus import CorpusError
 @click.option("--no-publish", is_flag=True, help="Write the version but do not publish it.")
 @option("experiments_path")
 @option("scheduler")
+@option("export_time")
 def train_cmd(corpus: str, models_dir: str, config_path: str | None, skip_invalid: bool,
               keep: int, no_publish: bool, experiments_path: str | None,
-              scheduler: str | None) -> None:
+              scheduler: str | None, export_time: float | None) -> None:
     """Train a model version from a corpus and publish it. Prints the version id last."""
     config = load_config(config_path)
     try:
         result = train(corpus, models_dir, config, config_name=config_path,
                        skip_invalid=skip_invalid, publish=not no_publish, keep=keep,
                        experiments_path=experiments_path, scheduler=scheduler,
-                       echo=echo_err)
+                       export_time=export_time, echo=echo_err)
     except (CorpusError, TrainError, ModelStoreError) as exc:
         raise click.ClickException(str(exc)) from None
     if result.skipped:

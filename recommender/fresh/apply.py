@@ -61,7 +61,7 @@ def delta_manifest(parent: Model, folded: FoldResult) -> dict[str, Any]:
     return {
         "created_at": _now_iso(), "packages": m["packages"], "params": m["params"],
         "corpus": m["corpus"], "article_count": live, "published_count": published,
-        "row_count": rows, "matrix_shape": [rows, int(parent.matrix.shape[1])],
+        "row_count": rows, "matrix_shape": [rows, int(m["matrix_shape"][1])],
         "base": parent.base.version if parent.base is not None else parent.version,
         "parent": parent.version, "chain": [s.version for s in parent.segments],
         "freshness": {"folded_in": before["folded_in"] + len(folded.upserted),

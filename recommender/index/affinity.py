@@ -20,6 +20,7 @@ def neighbourhood_affinity(
     hub_penalty: float = 0.5,
     hub_k: int = 10,
     progress: ProgressFn | None = None,
+    scored_rows: int | None = None,
 ) -> np.ndarray:
     """A relevance score per stored candidate that also listens to the neighbourhood.
 
@@ -31,7 +32,8 @@ def neighbourhood_affinity(
     other close neighbours is on the same subject, one that matches a single stray term is
     not. The hub term (as in CSLS) discounts articles that are close to everything, which
     would otherwise fill every list and cost catalogue coverage. The cosine itself stays
-    the displayed score; this only orders candidates.
+    the displayed score; this only orders candidates. ``scored_rows``: score only
+    the first ``scored_rows`` lists (the fold-in's sub-problem, whose other rows lend their vectors and lists).
     """
     n, k = neighbors.shape
     valid = neighbors >= 0
@@ -41,8 +43,9 @@ def neighbourhood_affinity(
     # Small blocks: the product's cost per row grows with the block (its candidates' union),
     # and at 16 rows the Python overhead per block is still small (measured on Reuters).
     step = 16
-    for start in range(0, n, step):
-        stop = min(n, start + step)
+    scored = n if scored_rows is None else min(scored_rows, n)
+    for start in range(0, scored, step):
+        stop = min(scored, start + step)
         top = neighbors[start:stop, :size]
         has = top >= 0
         counts = has.sum(axis=1)
@@ -65,7 +68,7 @@ def neighbourhood_affinity(
         block = scores[start:stop] + weight * expansion - hub_penalty * hub[np.maximum(cands, 0)]
         out[start:stop] = np.where(ok, block, 0.0)
         if progress:
-            progress(stop, n)
+            progress(stop, scored)
     # Keep the candidate's cosine as a floor so the order stays positive for the recency
     # blend (a negative score times a decay would favour the older article).
     floor = 1e-3 * scores

@@ -77,7 +77,7 @@ def catalog(model: Any) -> Catalog:
             cat = _CACHE.get(model)
             if cat is None:
                 cat = _build(model, base_cat)
-                cat.csr = PlainCSR.of(model.matrix)
+                cat.csr = PlainCSR.of(model.vectors if base is not None else model.matrix)
                 cat.neighbors = plain(model.neighbors)
                 cat.scores = plain(model.scores)
                 affinity = getattr(model, "affinity", None)

@@ -17,9 +17,14 @@ from typing import Any
 
 import numpy as np
 
+from recommender.artefact.overlay import LayeredRows, RowOverlay
+
 
 def plain(a: Any) -> np.ndarray:
-    """A memmap as a plain ndarray view: indexing a memmap runs Python code each time."""
+    """A memmap as a plain ndarray view: indexing a memmap runs Python code each time. A
+    delta version's overlay (artefact/overlay.py) indexes as an array and stays one."""
+    if isinstance(a, RowOverlay):
+        return a  # type: ignore[return-value]
     return a.view(np.ndarray) if isinstance(a, np.memmap) else np.asarray(a)
 
 
@@ -32,6 +37,8 @@ class PlainCSR:
 
     @classmethod
     def of(cls, matrix: Any) -> PlainCSR:
+        if isinstance(matrix, LayeredRows):  # a delta version's rows look themselves up
+            return matrix  # type: ignore[return-value]
         return cls(plain(matrix.indptr), plain(matrix.indices), plain(matrix.data),
                    tuple(matrix.shape))
 

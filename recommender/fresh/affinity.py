@@ -1,0 +1,160 @@
+"""Neighbourhood affinity after a fold-in, for the lists it touched, exactly as training.
+
+``index.neighbourhood_affinity`` scores candidate ``c`` of row ``i`` as
+``max(cos(i, c) + weight * cos(centroid of i's top lists, c) - hub_penalty * hub(c), floor)``
+with ``hub(c)`` the mean of ``c``'s first ``HUB_K`` scores. A list the fold rewrote (and each
+appended row's) is recomputed on a sub-problem holding only those rows and their candidates.
+A list it did not rewrite changes only where it holds a row whose hub moved: there the hub
+term is swapped in place (``old + p * hub_old - p * hub_new``), and a list with such an entry
+clipped at the floor (its raw value unknown) is recomputed instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import numpy as np
+import scipy.sparse as sp
+
+from recommender.artefact.model import Model
+from recommender.artefact.overlay import LayeredRows
+from recommender.index import local as index
+
+HUB_K = 10  # index.neighbourhood_affinity's default hub_k, which training uses
+FLOOR = np.float32(1e-3)  # index.neighbourhood_affinity's floor, a share of the cosine
+
+
+class Lists(Protocol):
+    """The fold's working lists (fold._Work): the model's, with rewritten rows aside."""
+
+    n: int
+    rows: np.ndarray
+    nb: np.ndarray
+    sc: np.ndarray
+    src_nb: Any
+    src_sc: Any
+
+    def get(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def holding(self, mask: np.ndarray) -> np.ndarray: ...
+
+
+def _hub(sc: np.ndarray, nb: np.ndarray) -> np.ndarray:
+    return np.where(nb[:, :HUB_K] >= 0, sc[:, :HUB_K], 0.0).mean(axis=1).astype(np.float32)
+
+
+def _hubs(work: Lists, new_nb: np.ndarray, new_sc: np.ndarray,
+          rows: np.ndarray) -> np.ndarray:
+    """hub(c) for each of ``rows`` (old rows from the working lists, then appended ones)."""
+    out = np.zeros(len(rows), dtype=np.float32)
+    old = rows < work.n
+    if old.any():
+        nb, sc = work.get(rows[old])
+        out[old] = _hub(sc, nb)
+    if (~old).any():
+        new = rows[~old] - work.n
+        out[~old] = _hub(new_sc[new], new_nb[new])
+    return out
+
+
+def _sub_matrix(rows_in: LayeredRows, vectors: sp.csr_matrix, wanted: np.ndarray,
+                cand: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray]:
+    """The vectors of ``wanted`` then of their other candidates, over only the terms they
+    use (the same dot products, but per-block transposes cost the sub-problem, not the
+    vocabulary), and the global -> local row map."""
+    n0 = rows_in.shape[0]
+    others = np.setdiff1d(cand[cand >= 0], wanted)
+    local = np.concatenate([wanted, others])
+    pos = np.full(n0 + vectors.shape[0], -1, dtype=np.int64)
+    pos[local] = np.arange(len(local))
+    old, new = local[local < n0], local[local >= n0]
+    matrix = sp.vstack([rows_in.rows(old), vectors[new - n0]], format="csr", dtype=np.float32)
+    matrix = matrix[np.argsort(pos[np.concatenate([old, new])])]  # into ``local``'s order
+    used = np.zeros(matrix.shape[1], dtype=bool)  # a mask, not np.unique: no sort or hash
+    used[matrix.indices] = True
+    terms = np.flatnonzero(used)
+    column = np.zeros(matrix.shape[1], dtype=np.int32)
+    column[terms] = np.arange(len(terms), dtype=np.int32)
+    matrix = sp.csr_matrix((matrix.data, column[matrix.indices], matrix.indptr),
+                           shape=(matrix.shape[0], len(terms)))
+    return matrix, pos
+
+
+def _recompute(params: dict[str, Any], rows_in: LayeredRows, work: Lists,
+               new_nb: np.ndarray, new_sc: np.ndarray, vectors: sp.csr_matrix,
+               wanted: np.ndarray) -> np.ndarray:
+    """Affinity of the ``wanted`` rows' current lists (old rows, then appended ones)."""
+    old = wanted[wanted < work.n]
+    nb_old, sc_old = work.get(old)
+    new = wanted[wanted >= work.n] - work.n
+    cand = np.concatenate([nb_old, new_nb[new]])
+    scores = np.concatenate([sc_old, new_sc[new]])
+    matrix, pos = _sub_matrix(rows_in, vectors, wanted, cand)
+    # Lists only for the wanted rows (the others are there for their vectors), and the hub
+    # term applied here, from the global lists where every candidate's own list is known:
+    # max(max(x, floor) - h, floor) == max(x - h, floor) for h >= 0.
+    sub_nb = np.full((matrix.shape[0], cand.shape[1]), -1, dtype=np.int32)
+    sub_nb[: len(wanted)] = np.where(cand >= 0, pos[np.maximum(cand, 0)], -1)
+    sub_sc = np.zeros(sub_nb.shape, dtype=np.float32)
+    sub_sc[: len(wanted)] = scores
+    got = index.neighbourhood_affinity(
+        matrix, sub_nb, sub_sc, size=params["neighbourhood"],
+        weight=params.get("neighbourhood_weight", 1.0), hub_penalty=0.0,
+        scored_rows=len(wanted))[: len(wanted)]
+    unique, inverse = np.unique(np.maximum(cand, 0), return_inverse=True)
+    hub = _hubs(work, new_nb, new_sc, unique)[inverse.reshape(cand.shape)]
+    penalty = np.float32(params.get("hub_penalty", 0.5)) * hub
+    return np.where(cand >= 0, np.maximum(got - penalty, FLOOR * scores), 0.0
+                    ).astype(np.float32)
+
+
+def rescore(model: Model, rows_in: LayeredRows, work: Lists, new_nb: np.ndarray,
+            new_sc: np.ndarray, vectors: sp.csr_matrix, dead: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(old rows whose affinity changes, their affinity, the appended rows' affinity), or
+    None when the model has no affinity. Every row the fold rewrote is among the first."""
+    params = model.manifest.get("params", {}).get("index", {})
+    if model.affinity is None or not params.get("neighbourhood", 0):
+        return None
+    n0, m = work.n, len(new_nb)
+    changed = work.rows
+    before = np.asarray(model.scores[changed], dtype=np.float32)
+    # A row's hub is the mean of its first HUB_K scores: where those moved, each list
+    # holding the row reads a new hub. (An appended row is only held by rewritten lists.)
+    moved = changed[(work.sc[:, :HUB_K] != before[:, :HUB_K]).any(axis=1)]
+    mask = np.zeros(n0 + m + 1, dtype=bool)  # the lists may hold appended rows; -1: last
+    mask[moved] = True
+    holders = np.flatnonzero(work.holding(mask) & ~dead)
+    holders = holders[~np.isin(holders, changed)]
+    swapped, clipped = _swap_hub(model, work, holders, moved, params)
+    wanted = np.concatenate([np.union1d(changed, holders[clipped]), n0 + np.arange(m)])
+    got = _recompute(params, rows_in, work, new_nb, new_sc, vectors, wanted)
+    n_old = len(wanted) - m
+    rows = np.concatenate([wanted[:n_old], holders[~clipped]])
+    values = np.concatenate([got[:n_old], swapped[~clipped]])
+    order = np.argsort(rows, kind="stable")
+    return rows[order], values[order], got[n_old:]
+
+
+def _swap_hub(model: Model, work: Lists, holders: np.ndarray, moved: np.ndarray,
+              params: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """The unchanged lists holding a moved row, with its hub term swapped; and which of
+    them hold such an entry clipped at the floor (to recompute)."""
+    k = work.nb.shape[1]
+    if not len(holders):
+        return np.zeros((0, k), dtype=np.float32), np.zeros(0, dtype=bool)
+    assert model.affinity is not None
+    cand = np.asarray(model.neighbors[holders])
+    scores = np.asarray(model.scores[holders], dtype=np.float32)
+    aff = np.array(model.affinity[holders], dtype=np.float32)
+    p = np.float32(params.get("hub_penalty", 0.5))
+    at = np.minimum(np.searchsorted(moved, cand), len(moved) - 1)
+    hit = (cand >= 0) & (moved[at] == cand)
+    hub_old = _hub(np.asarray(model.scores[moved], dtype=np.float32),
+                   np.asarray(model.neighbors[moved]))
+    hub_new = _hubs(work, np.zeros((0, k), np.int32), np.zeros((0, k), np.float32), moved)
+    floor = FLOOR * scores
+    clipped = (hit & (aff <= floor)).any(axis=1)
+    raw = aff + p * hub_old[at]
+    aff[hit] = np.maximum(raw - p * hub_new[at], floor)[hit]
+    return aff, clipped
