@@ -34,7 +34,7 @@ def test_values_are_typed_as_toml_would():
     ("=0.1", "expected KEY=v1,v2"),
     ("min_score=", "min_score: empty value"),
     ("min_score=0,,0.2", "min_score: empty value"),
-    ("min_scor=0.1", "unknown key 'min_scor'; did you mean 'min_score'?"),
+    ("min_scor=0.1", "unknown policy key 'min_scor'; did you mean 'min_score'?"),
     ("min_score=2", "min_score: must be at least 0 and at most 1, got 2"),
     ("min_score=high", "min_score: must be a number, got 'high'"),
     ("recency=sometimes", "recency: must be one of off, age, around"),

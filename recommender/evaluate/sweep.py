@@ -8,6 +8,7 @@ validated as the policy validates them, so a bad value fails before any ranking 
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -28,6 +29,7 @@ from recommender.evaluate.runner import (
 )
 from recommender.evaluate.served import ServedLists
 from recommender.policy import PolicyError, load_policies, parse_policy
+from recommender.policy.config import KEYS
 
 # What `recommender evaluate` sweeps when --sweep is not given: the one place to change it.
 DEFAULT_SWEEP = "min_score=0,0.05,0.1,0.15,0.2,0.3"
@@ -75,6 +77,10 @@ def parse_sweep(spec: str) -> Sweep | None:
         raise SweepError(f"{key}: empty value in {rest!r}; give values separated by commas")
     if len(items) > MAX_SWEEP_VALUES:
         raise SweepError(f"{key}: {len(items)} values, at most {MAX_SWEEP_VALUES}")
+    if key not in KEYS:
+        close = difflib.get_close_matches(key, KEYS, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise SweepError(f"unknown policy key {key!r}{hint} (known: {', '.join(KEYS)})")
     values = tuple(_value(v) for v in items)
     seen: set[str] = set()
     for raw, value in zip(items, values, strict=True):
