@@ -16,6 +16,7 @@ from recommender.evaluate.sweep import (
     run_sweep,
     with_override,
 )
+from recommender.policy import DEFAULTS
 from tests.test_evaluate_cli import labelled_models  # noqa: F401 (a fixture)
 
 
@@ -62,18 +63,21 @@ def test_one_row_per_value_and_the_current_value_agrees_with_evaluate(labelled_m
     corpus, models, version = labelled_models
     model = load_model(ModelStore(models), version)
     truth = read_label_groups(corpus, "topic")
-    sweep = run_sweep(model, parse_sweep("min_score=0,0.05,0.99"), k=3, truth=truth)
-    assert [r["value"] for r in sweep["rows"]] == [0, 0.05, 0.99]
-    assert sweep["current"] == 0.05 and sweep["labelled"]
+    current = DEFAULTS.min_score
+    spec = parse_sweep(f"min_score={current},0.99")
+    assert spec is not None
+    sweep = run_sweep(model, spec, k=3, truth=truth)
+    assert [r["value"] for r in sweep["rows"]] == [current, 0.99]
+    assert sweep["current"] == current and sweep["labelled"]
     report = evaluate_model(model, k=3, truth=truth)
-    same = sweep["rows"][1]
+    same = sweep["rows"][0]
     assert same["precision_at_k"] == report["labels"]["precision_at_k"]
     assert same["similar_precision"] == report["labels"]["similar_precision"]
     assert same["coverage"] == report["coverage"]
     assert same["fallback_list_share"] == report["fallback_share"]
     # Almost nothing is that similar: the lists fill from fallback, and what is still
     # claimed as similar is rarer (and no less true).
-    strict = sweep["rows"][2]
+    strict = sweep["rows"][1]
     assert strict["fallback_item_share"] > same["fallback_item_share"]
     assert strict["fallback_list_share"] >= same["fallback_list_share"]
     assert strict["unrelated_similar_share"] <= same["unrelated_similar_share"]
@@ -83,10 +87,14 @@ def test_sweep_shows_in_the_table_and_the_page(labelled_models):  # noqa: F811
     _, models, version = labelled_models
     model = load_model(ModelStore(models), version)
     report = evaluate_model(model, k=3)
-    report["sweep"] = run_sweep(model, parse_sweep("recency=off,around"), k=3)
+    modes = ",".join(dict.fromkeys(["off", DEFAULTS.recency]))
+    spec = parse_sweep(f"recency={modes}")
+    assert spec is not None
+    report["sweep"] = run_sweep(model, spec, k=3)
     table = format_table(report)
-    assert "sweep of recency (policy default, * = its current value around)" in table
-    assert "around *" in table and "no ground truth" in table
+    assert ("sweep of recency (policy default, * = its current value "
+            f"{DEFAULTS.recency})") in table
+    assert f"{DEFAULTS.recency} *" in table and "no ground truth" in table
     page = render_html(report)
     assert "Sweep of recency" in page and page.count("<svg") == 3
 
