@@ -129,7 +129,7 @@ def test_pairs_naming_unknown_ids_are_counted_and_reported(runner, labelled_mode
     assert (f"warning: pairs in {pairs}: 3 id(s) not in model {version} "
             "(first: spcae-2, ghost-1, ghost-2); 2 pair(s) left out") in res.stderr
     table = runner.invoke(main, ["evaluate", "--models", str(models), "--pairs", str(pairs),
-                                 "--no-save"])
+                                 "--no-save", "--sweep", "off"])
     rows = dict(re.split(r"\s{2,}", line, maxsplit=1) for line in table.stdout.splitlines())
     assert rows["ground-truth ids not in the model"] == "3 (spcae-2, ghost-1, ghost-2)"
     assert rows["pairs left out (unknown id)"] == "2"

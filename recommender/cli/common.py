@@ -17,6 +17,7 @@ import click
 from recommender.api.startup import GUNICORN_VARS
 from recommender.corpus import parse_datetime
 from recommender.evaluate import DEFAULT_K, DEFAULT_MIN_GROUP_SIZE, DEFAULT_POLICY
+from recommender.evaluate.sweep import DEFAULT_SWEEP, SWEEP_OFF
 from recommender.settings import BY_NAME, SettingsError, read_toml
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -125,6 +126,11 @@ OPTIONS: dict[str, CliOption] = _declare(
               "Only articles with a label shared by at least this many articles count for "
               "precision.", "RECOMMENDER_MIN_GROUP_SIZE", DEFAULT_MIN_GROUP_SIZE,
               fallback="[retrain] min_group_size", click_args={"type": click.IntRange(min=1)}),
+    # No env var: like --against it shapes one run's report, not where things are.
+    CliOption(("--sweep",), "sweep",
+              "Rank once more per value of one policy key (KEY=v1,v2,...) and report "
+              f"precision, coverage and fallback per value; `{SWEEP_OFF}` skips it.",
+              default=DEFAULT_SWEEP, click_args={"metavar": "KEY=V1,V2,..."}),
     CliOption(("--scheduler",), "scheduler",
               "Run the candidate search on this Dask cluster (tcp://HOST:8786).",
               "RECOMMENDER_SCHEDULER", click_args={"metavar": "ADDRESS"}),

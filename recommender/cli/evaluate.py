@@ -38,7 +38,9 @@ from recommender.evaluate import (
     save_report,
     to_json,
 )
+from recommender.evaluate.labels import label_fields
 from recommender.evaluate.runner import Progress, echo_progress
+from recommender.evaluate.sweep import Sweep, SweepError, parse_sweep, run_sweep
 
 # `train --keep` defaults to KEEP_VERSIONS; `retrain --keep` lets [retrain] keep decide first.
 RETRAIN_KEEP = replace(OPTIONS["keep"], fallback="[retrain] keep")
@@ -70,6 +72,35 @@ def _ground_truth(opts: dict[str, Any], model: Model, labels_from: str | None,
     except GroundTruthError as exc:
         raise click.ClickException(str(exc)) from None
     return None
+
+
+def _sweep_value(_ctx: click.Context, _param: click.Parameter, value: str | None
+                 ) -> Sweep | None:
+    """--sweep checked while the command line is parsed: a bad value is a usage error."""
+    try:
+        return parse_sweep(value) if value is not None else None
+    except SweepError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _labels_found(model: Model, corpus: str | None) -> GroundTruth | None:
+    """No ground truth named: a corpus whose records carry one ``labels`` field (the sample
+    corpus's ``story``) is used as is; with several, the note says which to choose."""
+    source = corpus or model.manifest.get("corpus", {}).get("path")
+    found = label_fields(source) if source else []
+    if len(found) > 1:
+        echo_err(f"note: the corpus has labels ({', '.join(found)}); give --labels-from "
+                 "FIELD to measure precision against one of them")
+    if len(found) != 1 or not source:
+        return None
+    try:
+        truth = read_label_groups(source, found[0])
+    except GroundTruthError as exc:
+        echo_err(f"note: not using the corpus's labels: {exc}")
+        return None
+    echo_err(f"ground truth: {truth.description} (the corpus's only labels field; "
+             "--labels-from or --pairs to choose another)")
+    return truth
 
 
 def _warn_unknown(report: dict[str, Any]) -> None:
@@ -107,6 +138,7 @@ def _print(report: dict[str, Any], fmt: str) -> None:
 @option("k")
 @option("policy")
 @option("min_group_size")
+@option("sweep", callback=_sweep_value)
 @click.option("--format", "fmt", envvar="RECOMMENDER_EVAL_FORMAT", default="table",
               type=click.Choice(["table", "json", "html"]), show_default=True,
               help="What to print on stdout.")
@@ -115,7 +147,8 @@ def _print(report: dict[str, Any], fmt: str) -> None:
 def evaluate_cmd(version: str | None, models_dir: str, config_path: str | None,
                  labels_from: str | None, pairs: str | None, corpus: str | None,
                  against: str | None, k: int | None, policy: str | None,
-                 min_group_size: int | None, fmt: str, no_save: bool) -> None:
+                 min_group_size: int | None, sweep: Sweep | None, fmt: str,
+                 no_save: bool) -> None:
     """Evaluate VERSION (default: the published one) with its ranking policy as served."""
     config = load_config(config_path)
     opts = _options(config, config_path)
@@ -129,12 +162,18 @@ def evaluate_cmd(version: str | None, models_dir: str, config_path: str | None,
     except ModelStoreError as exc:
         raise click.ClickException(str(exc)) from None
     truth = _ground_truth(opts, model, labels_from, pairs, corpus)
+    if truth is None:
+        truth = _labels_found(model, corpus)
+    settings = {"k": OPTIONS["k"].resolve(k, opts),
+                "policy": OPTIONS["policy"].resolve(policy, opts), "config_data": config,
+                "truth": truth,
+                "min_group_size": OPTIONS["min_group_size"].resolve(min_group_size, opts)}
+    progress = _progress()
     try:
-        report = evaluate_model(
-            model, k=OPTIONS["k"].resolve(k, opts), policy=OPTIONS["policy"].resolve(policy, opts),
-            config_data=config, truth=truth,
-            min_group_size=OPTIONS["min_group_size"].resolve(min_group_size, opts),
-            against=other, echo=echo_err, progress=_progress())
+        report = evaluate_model(model, **settings, against=other, echo=echo_err,
+                                progress=progress)
+        if sweep is not None:
+            report["sweep"] = run_sweep(model, sweep, **settings, progress=progress)
     except EvaluationError as exc:
         raise click.ClickException(str(exc)) from None
     _warn_unknown(report)

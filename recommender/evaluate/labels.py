@@ -181,6 +181,26 @@ def read_label_groups(corpus_path: str | Path | CorpusSource, field_name: str) -
     return GroundTruth(description=f"labels.{field_name} in {path}", groups=groups)
 
 
+def label_fields(corpus_path: str | Path | CorpusSource, records: int = 50) -> list[str]:
+    """The ``labels`` fields the first ``records`` records carry (a hint for the user);
+    empty when there are none or the corpus cannot be read."""
+    source = CorpusSource.of(corpus_path)
+    if not Path(source.location).is_file():
+        return []  # a database or a site is not queried for a hint
+    found: dict[str, None] = {}
+    try:
+        # Leaving the loop early drops the reader's generator, which closes its file.
+        for n, (_where, raw, _problem) in enumerate(iter_records(source)):
+            labels = raw.get("labels") if isinstance(raw, dict) else None
+            if isinstance(labels, dict):
+                found.update(dict.fromkeys(str(key) for key in labels))
+            if n + 1 >= records:
+                break
+    except (CorpusError, OSError, UnicodeDecodeError, ValueError):
+        return []
+    return list(found)
+
+
 _SPLIT = re.compile(r"\s*[,\t]\s*|\s+")
 
 

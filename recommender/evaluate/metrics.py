@@ -1,6 +1,8 @@
 """Pure metric functions: lists of row numbers in, numbers out. No model, no I/O.
 
 Every function here is small enough to check by hand; tests/test_evaluate_metrics.py does.
+The last three read whole ``ServedLists``: they judge the claim a list makes by tagging an
+item ``similar`` (rather than a fallback filler), which a reader takes at face value.
 """
 
 from __future__ import annotations
@@ -10,6 +12,9 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
+
+from recommender.evaluate.labels import GroundTruth, Relevance
+from recommender.evaluate.served import ServedLists
 
 
 def precision_at_k(hits: Sequence[bool], k: int) -> float:
@@ -130,3 +135,65 @@ def score_summary(scores: np.ndarray, bins: int = 20) -> dict[str, object]:
         "max": round(float(s.max()), 6),
         "histogram": {"edges": edges.round(4).tolist(), "counts": counts.tolist()},
     }
+
+
+def _relevance(served: ServedLists, truth: GroundTruth | Relevance) -> Relevance:
+    """Ground truth on the lists' rows. A ``GroundTruth`` is mapped with the default minimum
+    group size; map it yourself (``truth.for_rows(ids, mask, n)``) for another."""
+    if isinstance(truth, Relevance):
+        return truth
+    if not served.ids:
+        raise ValueError("these ServedLists carry no article ids; pass truth.for_rows(...)")
+    return truth.for_rows(served.ids, np.ones(len(served.ids), dtype=bool))
+
+
+def _eligible_lists(served: ServedLists, rel: Relevance
+                    ) -> Iterable[tuple[np.ndarray, list[bool]]]:
+    """(similar mask, hits) of every list whose source has something relevant to find."""
+    for src, shown, similar in zip(served.source_rows.tolist(), served.rows, served.similar,
+                                   strict=True):
+        if rel.eligible[src]:
+            yield np.asarray(similar, dtype=bool), rel.hits(src, shown.tolist())
+
+
+def mean_precision_at_k(served: ServedLists, truth: GroundTruth | Relevance) -> float:
+    """precision@k (``served.k``) averaged over the lists of sources with ground truth; NaN
+    when no source has any."""
+    values = [precision_at_k(hits, served.k) for _s, hits in
+              _eligible_lists(served, _relevance(served, truth))]
+    return float(np.mean(values)) if values else math.nan
+
+
+def similar_precision(served: ServedLists, truth: GroundTruth | Relevance) -> float:
+    """Share of the items tagged ``similar`` that are relevant (how often the claim is true),
+    over the lists of sources with ground truth. Fallback items are left out: they claim
+    nothing. NaN when no such list shows a ``similar`` item."""
+    claimed = true = 0
+    for similar, hits in _eligible_lists(served, _relevance(served, truth)):
+        claimed += int(similar.sum())
+        true += sum(1 for s, h in zip(similar.tolist(), hits, strict=True) if s and h)
+    return true / claimed if claimed else math.nan
+
+
+def unrelated_similar_share(served: ServedLists, truth: GroundTruth | Relevance) -> float:
+    """Share of the lists (of sources with ground truth) showing at least one item tagged
+    ``similar`` that is not relevant: how often a reader is told "related" and it is not.
+    NaN when no source has ground truth."""
+    lists = bad = 0
+    for similar, hits in _eligible_lists(served, _relevance(served, truth)):
+        lists += 1
+        bad += any(s and not h for s, h in zip(similar.tolist(), hits, strict=True))
+    return bad / lists if lists else math.nan
+
+
+def fallback_share(served: ServedLists) -> float:
+    """Share of all shown items that came from fallback (not tagged ``similar``); 0.0 when
+    nothing is shown. Needs no ground truth."""
+    shown = sum(len(s) for s in served.similar)
+    similar = sum(int(np.count_nonzero(s)) for s in served.similar)
+    return (shown - similar) / shown if shown else 0.0
+
+
+def fallback_list_share(served: ServedLists) -> float:
+    """Share of lists the policy had to fill from fallback; 0.0 for no lists."""
+    return float(np.mean(served.fallback)) if len(served.fallback) else 0.0

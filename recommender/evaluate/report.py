@@ -54,6 +54,10 @@ def summary_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
             ("lists with ground truth", str(labels["evaluated_lists"])),
             (f"label precision@{k}", _fmt(labels["precision_at_k"])),
             (f"nDCG@{k}", _fmt(labels["ndcg_at_k"])),
+            ("similar precision (items shown as similar that are related)",
+             _fmt(labels.get("similar_precision"))),
+            ("lists with an unrelated item shown as similar",
+             _fmt(labels.get("unrelated_similar_share"))),
         ]
         if labels.get("unknown_ids"):
             rows.append(("ground-truth ids not in the model",
@@ -70,6 +74,7 @@ def summary_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
         ("score median [p10, p90]", f"{_fmt(scores.get('median'))} "
                                     f"[{_fmt(scores.get('p10'))}, {_fmt(scores.get('p90'))}]"),
         ("lists needing fallback", _fmt(report["fallback_share"])),
+        ("items shown from fallback", _fmt(report.get("fallback_item_share"))),
         (f"lists shorter than {k}", _fmt(report["short_list_share"])),
         ("intra-list similarity", _fmt(report["intra_list_similarity"])),
     ]
@@ -85,7 +90,44 @@ def summary_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
 def format_table(report: dict[str, Any]) -> str:
     rows = summary_rows(report)
     width = max(len(name) for name, _ in rows)
-    return "\n".join(f"{name.ljust(width)}  {value}" for name, value in rows)
+    text = "\n".join(f"{name.ljust(width)}  {value}" for name, value in rows)
+    sweep = report.get("sweep")
+    return f"{text}\n\n{format_sweep(sweep)}" if sweep else text
+
+
+# (report key, column heading): the sweep table's columns after the swept value.
+SWEEP_COLUMNS = (
+    ("precision_at_k", "precision@k"),
+    ("coverage", "coverage"),
+    ("similar_precision", "similar precision"),
+    ("unrelated_similar_share", "unrelated-similar lists"),
+    ("fallback_item_share", "fallback items"),
+    ("fallback_list_share", "fallback lists"),
+    ("short_list_share", "short lists"),
+)
+
+
+def _sweep_cells(sweep: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Headings and rows of the sweep table; ``*`` marks the policy's current value."""
+    k = sweep.get("k", "k")
+    heads = [sweep["key"]] + [h.replace("@k", f"@{k}") for _, h in SWEEP_COLUMNS]
+    body = []
+    for row in sweep["rows"]:
+        mark = " *" if row["value"] == sweep.get("current") else ""
+        body.append([f"{row['value']}{mark}"] + [_fmt(row.get(c)) for c, _ in SWEEP_COLUMNS])
+    return heads, body
+
+
+def format_sweep(sweep: dict[str, Any]) -> str:
+    heads, body = _sweep_cells(sweep)
+    widths = [max(len(r[i]) for r in [heads, *body]) for i in range(len(heads))]
+    lines = [f"sweep of {sweep['key']} (policy {sweep['policy']}, * = its current value "
+             f"{sweep.get('current')})"]
+    lines += ["  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in
+                        enumerate(zip(r, widths, strict=True))) for r in [heads, *body]]
+    if not sweep.get("labelled"):
+        lines.append("(no ground truth: give --labels-from or --pairs for the precision columns)")
+    return "\n".join(lines)
 
 
 def to_json(report: dict[str, Any]) -> str:
@@ -131,6 +173,66 @@ def plots(report: dict[str, Any]) -> dict[str, str]:
     return out
 
 
+# (report key, legend) of the lines in the sweep plot; the table has every column.
+SWEEP_LINES = (
+    ("precision_at_k", "precision@k"),
+    ("similar_precision", "similar precision"),
+    ("unrelated_similar_share", "lists with an unrelated 'similar' item"),
+    ("coverage", "catalogue coverage"),
+    ("fallback_item_share", "items from fallback"),
+)
+
+
+def sweep_plot(sweep: dict[str, Any]) -> str:
+    """The sweep's metrics against the swept value, as inline SVG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    rows = sweep["rows"]
+    values = [r["value"] for r in rows]
+    numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+    x = values if numeric else list(range(len(values)))
+    fig = Figure(figsize=(6.4, 4.0))
+    ax = fig.add_subplot()
+    for key, label in SWEEP_LINES:
+        ys = [r.get(key) for r in rows]
+        if any(y is not None for y in ys):
+            ax.plot(x, [float("nan") if y is None else y for y in ys], marker="o",
+                    label=label.replace("@k", f"@{sweep.get('k', 'k')}"))
+    if sweep.get("current") in values:
+        ax.axvline(x[values.index(sweep["current"])], linestyle="--", color="grey",
+                   label=f"current ({sweep['current']})")
+    if not numeric:
+        ax.set_xticks(x, [str(v) for v in values])
+    ax.set_xlabel(sweep["key"])
+    ax.set_ylim(0, 1.02)
+    ax.set_title(f"Sweep of {sweep['key']} (policy {sweep['policy']})")
+    ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.02, 0.5))
+    return _svg(fig)
+
+
+def _sweep_html(sweep: dict[str, Any] | None) -> str:
+    if not sweep:
+        return ""
+    esc = html.escape
+    heads, body = _sweep_cells(sweep)
+    head = "".join(f"<th>{esc(h)}</th>" for h in heads)
+    rows = "\n".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>" for r in body)
+    note = "" if sweep.get("labelled") else (
+        "<p>No ground truth was given, so the precision columns are empty "
+        "(<code>--labels-from</code> or <code>--pairs</code>).</p>")
+    return f"""<h2>Sweep of {esc(sweep['key'])}</h2>
+<p>The same model ranked once per value of <code>{esc(sweep['key'])}</code> in policy
+{esc(sweep['policy'])}, everything else unchanged; * marks the policy's current value
+({esc(str(sweep.get('current')))}).</p>
+{note}<table><tr>{head}</tr>
+{rows}</table>
+<figure>{sweep_plot(sweep)}</figure>
+"""
+
+
 def render_html(report: dict[str, Any]) -> str:
     esc = html.escape
     rows = "\n".join(f"<tr><th>{esc(n)}</th><td>{esc(v)}</td></tr>"
@@ -153,6 +255,7 @@ th {{ font-weight: 600; }} tr:nth-child(odd) {{ background: #f4f4f4; }}
 <table>{rows}</table>
 <h2>Plots</h2>
 <div class="plots"><figure>{figs['exposure']}</figure><figure>{figs['scores']}</figure></div>
+{_sweep_html(report.get("sweep"))}
 <h2>Never shown (first {len(report.get('never_shown_sample', []))})</h2>
 <p>{never or 'none'}</p>
 </body></html>
@@ -195,6 +298,8 @@ def details_lines(store: ModelStore, version: str) -> list[str]:
     if labels.get("precision_at_k") is not None:
         parts.append(f"precision@{k} {labels['precision_at_k']:.4f}")
         parts.append(f"nDCG@{k} {labels['ndcg_at_k']:.4f}")
+    if labels.get("similar_precision") is not None:
+        parts.append(f"similar precision {labels['similar_precision']:.4f}")
     parts += [f"coverage {report['coverage']:.4f}", f"gini {report['gini']:.3f}",
               f"fallback {report['fallback_share']:.3f}"]
     against = report.get("against") or {}

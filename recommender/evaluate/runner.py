@@ -8,9 +8,9 @@ reproduced next week and two versions are compared at the same moment.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from recommender.artefact.model import Model
 from recommender.corpus import parse_datetime
 from recommender.evaluate import metrics
 from recommender.evaluate.labels import GroundTruth
+from recommender.evaluate.served import ServedLists
 
 # Defaults of `recommender evaluate` / `retrain` (and of evaluate_model), declared once; the
 # CLI shows them in --help and the config file's [retrain] table can override them.
@@ -30,24 +31,6 @@ DEFAULT_MIN_GROUP_SIZE = 2
 
 class EvaluationError(ValueError):
     """Evaluation cannot run as asked; the message says why."""
-
-
-@dataclass
-class ServedLists:
-    """The list every published article would show, in source-row order."""
-
-    policy: str
-    policy_version: str | None
-    k: int
-    now: str | None
-    source_rows: np.ndarray  # int64 rows that got a list (published articles)
-    rows: list[np.ndarray]  # shown rows, in display order
-    scores: list[np.ndarray]  # cosine with the source; 0 for fallback items
-    similar: list[np.ndarray]  # bool per shown item: came from similarity (not fallback)
-    fallback: np.ndarray  # bool per list: the policy had to fill from fallback
-
-    def by_source(self) -> dict[int, np.ndarray]:
-        return {int(s): r for s, r in zip(self.source_rows, self.rows, strict=True)}
 
 
 def evaluation_now(model: Model) -> datetime:
@@ -103,7 +86,7 @@ def served_lists(model: Model, policy_name: str, k: int,
     return ServedLists(policy=policy_name, policy_version=policy.version, k=k,
                        now=now.astimezone(UTC).isoformat().replace("+00:00", "Z"),
                        source_rows=sources, rows=rows, scores=scores, similar=similar,
-                       fallback=fallback)
+                       fallback=fallback, ids=tuple(a["id"] for a in model.articles))
 
 
 UNKNOWN_SAMPLE = 20  # unknown ground-truth ids kept in the report, like never_shown_sample
@@ -118,6 +101,11 @@ def echo_progress(echo: Callable[[str], None], every: int = 1000) -> Progress:
         if done % every == 0 or done == total:
             echo(f"{stage}: {done}/{total} lists")
     return report
+
+
+def report_number(value: float) -> float | None:
+    """A metric for the JSON report: None where it is undefined (NaN)."""
+    return None if math.isnan(value) else round(float(value), 6)
 
 
 def _label_metrics(model: Model, lists: ServedLists, truth: GroundTruth,
@@ -140,6 +128,8 @@ def _label_metrics(model: Model, lists: ServedLists, truth: GroundTruth,
         "evaluated_lists": len(precision),
         "precision_at_k": round(float(np.mean(precision)), 6) if precision else None,
         "ndcg_at_k": round(float(np.mean(ndcg)), 6) if ndcg else None,
+        "similar_precision": report_number(metrics.similar_precision(lists, rel)),
+        "unrelated_similar_share": report_number(metrics.unrelated_similar_share(lists, rel)),
         "unknown_ids": len(unknown),
         "unknown_ids_sample": unknown[:UNKNOWN_SAMPLE],
         "ignored_pairs": truth.ignored_pairs(ids),
@@ -199,7 +189,9 @@ def evaluate_model(
         "exposure_curve": dict(zip(("items", "slots"), metrics.lorenz_curve(counts),
                                    strict=True)),
         "scores": metrics.score_summary(all_scores),
-        "fallback_share": round(float(lists.fallback.mean()), 6) if len(lists.rows) else 0.0,
+        # Share of lists (the retrain gate's figure); the item share is beside it.
+        "fallback_share": round(metrics.fallback_list_share(lists), 6),
+        "fallback_item_share": round(metrics.fallback_share(lists), 6),
         "short_list_share": round(float((lengths < k).mean()), 6) if len(lengths) else 0.0,
         "empty_list_share": round(float((lengths == 0).mean()), 6) if len(lengths) else 0.0,
         "intra_list_similarity": round(float(np.mean(ils_values)), 6) if ils_values else None,
