@@ -52,6 +52,11 @@ from recommender.settings import read_toml
 K = 5
 RULE_KEY = "min_relative_score"  # the "show fewer rather than irrelevant" rule swept
 SWEEP = (0.0, 0.1, 0.15, 0.2, 0.25, 0.3)
+# Measured beside the sweep, never chosen: the global cosine floor the rule replaces, and the
+# rule without neighbourhood support.
+COMPARE: tuple[dict[str, Any], ...] = (
+    {RULE_KEY: 0.0, "min_score": 0.1}, {RULE_KEY: 0.0, "min_score": 0.15},
+    {RULE_KEY: 0.2, "neighbourhood_support": False})
 TOLERANCE = 0.005  # precision@5 the rule may cost on a tune half (the issue's bound)
 DEFAULT_METHOD = "this project (default policy)"
 STORED_METHOD = "this project (stored top-5, no policy)"
@@ -97,8 +102,17 @@ class Row:
 @dataclass
 class SweepPoint:
     corpus: str
-    value: float
+    settings: dict[str, Any]  # over [policies.default]
     figures: dict[str, PartFigures]
+
+    @property
+    def value(self) -> float | None:
+        """The rule's value, for a point of the sweep proper (None: a comparison)."""
+        return self.settings[RULE_KEY] if list(self.settings) == [RULE_KEY] else None
+
+    @property
+    def label(self) -> str:
+        return ", ".join(f"{k} {v}" for k, v in self.settings.items())
 
 
 @dataclass
@@ -135,18 +149,23 @@ def _baseline(path: Path, tuned: bool) -> list[list[int]]:
     return [[int(j) for j in nb if j >= 0] for nb in neighbors]
 
 
-def with_rule(config: dict[str, Any] | None, value: float) -> dict[str, Any]:
-    """``config`` with the default policy's ``RULE_KEY`` set to ``value``."""
+def sweep_settings(values: Sequence[float] = SWEEP, compare: bool = True
+                   ) -> list[dict[str, Any]]:
+    return [{RULE_KEY: v} for v in values] + (list(COMPARE) if compare else [])
+
+
+def with_settings(config: dict[str, Any] | None, settings: dict[str, Any]) -> dict[str, Any]:
+    """``config`` with ``settings`` over its default policy."""
     config = dict(config or {})
     policies = dict(config.get("policies", {}))
-    policies["default"] = {**policies.get("default", {}), RULE_KEY: value}
+    policies["default"] = {**policies.get("default", {}), **settings}
     config["policies"] = policies
     return config
 
 
 def run_corpus(spec: CorpusSpec, root: Path, *, slice_n: int | None = None,
                config: dict[str, Any] | None = None, baselines: bool = True,
-               sweep: Sequence[float] = (), echo: Any = print) -> CorpusRun:
+               sweep: Sequence[dict[str, Any]] = (), echo: Any = print) -> CorpusRun:
     source = root / spec.folder / "articles.jsonl"
     out: list[Row] = []
     points: list[SweepPoint] = []
@@ -180,9 +199,9 @@ def run_corpus(spec: CorpusSpec, root: Path, *, slice_n: int | None = None,
                 out.append(Row(spec.name, n, f"{method} TfidfVectorizer baseline",
                                list_figures(lists, rel, K, published, parts), None,
                                time.monotonic() - t, ref.get(method) if ref else None))
-        for value in sweep:
-            lists_v = served_lists(model, "default", K, with_rule(config, value))
-            points.append(SweepPoint(spec.name, value,
+        for settings in sweep:
+            lists_v = served_lists(model, "default", K, with_settings(config, settings))
+            points.append(SweepPoint(spec.name, settings,
                                      served_figures(lists_v, rel, published, parts)))
         echo(f"{spec.name}: done in {time.monotonic() - started:.0f}s")
     return CorpusRun(out, points)
@@ -194,7 +213,8 @@ def choose(points: list[SweepPoint], tolerance: float = TOLERANCE) -> float | No
     precision@5 stays within ``tolerance`` of the rule switched off (0) on every corpus."""
     by_corpus: dict[str, dict[float, PartFigures]] = {}
     for p in points:
-        by_corpus.setdefault(p.corpus, {})[p.value] = p.figures["tune"]
+        if p.value is not None:
+            by_corpus.setdefault(p.corpus, {})[p.value] = p.figures["tune"]
     if not by_corpus or any(0.0 not in v for v in by_corpus.values()):
         return None
     values = sorted(set.intersection(*(set(v) for v in by_corpus.values())))
@@ -250,13 +270,13 @@ def sweep_table(points: list[SweepPoint]) -> str:
              f"tune halves: {chosen if chosen is not None else 'n/a'} (fewest lists with an "
              f"unrelated similar item with tune precision@5 within {TOLERANCE} of the rule "
              f"off), shipped default {getattr(DEFAULTS, RULE_KEY)}.", "",
-             "| corpus | value | precision@5 tune / held-out | lists with unrelated similar "
+             "| corpus | settings | precision@5 tune / held-out | lists with unrelated similar "
              "tune / held-out | similar precision tune / held-out | fallback share tune / "
              "held-out | coverage whole |", "|---|---|---|---|---|---|---|"]
     for p in points:
-        f, mark = p.figures, " (chosen)" if p.value == chosen else ""
+        f, mark = p.figures, " (chosen)" if p.value is not None and p.value == chosen else ""
         lines.append(
-            f"| {p.corpus} | {p.value:g}{mark} | "
+            f"| {p.corpus} | {p.label}{mark} | "
             + " | ".join(f"{getattr(f['tune'], a):.4f} / {getattr(f['held-out'], a):.4f}"
                          for a in ("precision", "unrelated_share", "similar_precision",
                                    "fallback_share"))
@@ -286,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     config = read_toml(args.config) if args.config else {}
     rows: list[Row] = []
     points: list[SweepPoint] = []
-    sweep = () if args.no_sweep or args.slice else SWEEP
+    sweep = () if args.no_sweep or args.slice else sweep_settings()
     for spec in CORPORA:
         if args.only and spec.folder != args.only:
             continue

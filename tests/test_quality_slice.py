@@ -22,8 +22,8 @@ def test_quality_slice_beats_the_plain_baseline(spec):
     root = quality.datasets_dir()
     require((root / spec.folder / "articles.jsonl").is_file(),
             f"{root / spec.folder} is not available")
-    run = quality.run_corpus(spec, root, slice_n=SLICE, sweep=(0.0, 0.5),
-                             echo=lambda _m: None)
+    sweep = quality.sweep_settings((0.0, 0.5), compare=False)
+    run = quality.run_corpus(spec, root, slice_n=SLICE, sweep=sweep, echo=lambda _m: None)
     rows = {r.method: r for r in run.rows}
     ours = rows[quality.DEFAULT_METHOD]
     plain = rows["plain TfidfVectorizer baseline"]
