@@ -39,7 +39,14 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from benchmarks.common import DATASETS, write_table
-from benchmarks.quality_parts import PARTS, PartFigures, list_figures, served_figures, split_parts
+from benchmarks.quality_parts import (
+    PARTS,
+    PartFigures,
+    list_figures,
+    separation,
+    served_figures,
+    split_parts,
+)
 from recommender.artefact.load import load_model
 from recommender.artefact.store import ModelStore
 from recommender.build.train import train
@@ -119,6 +126,7 @@ class SweepPoint:
 class CorpusRun:
     rows: list[Row]
     sweep: list[SweepPoint]
+    separation: dict[str, float] | None = None  # signal -> AUC, default policy, whole file
 
 
 def datasets_dir(root: Path | None = None) -> Path:
@@ -185,6 +193,8 @@ def run_corpus(spec: CorpusSpec, root: Path, *, slice_n: int | None = None,
         n = len(ids)
         out.append(Row(spec.name, n, DEFAULT_METHOD, served_figures(served, rel, published, parts),
                        M.gini(counts), time.monotonic() - started))
+        auc = separation(served, rel, np.asarray(model.neighbors), None if model.affinity is None
+                         else np.asarray(model.affinity))
         t = time.monotonic()
         stored = [[c.row for c in model.candidates(r)][:K] for r in range(n)]
         out.append(Row(spec.name, n, STORED_METHOD,
@@ -204,7 +214,7 @@ def run_corpus(spec: CorpusSpec, root: Path, *, slice_n: int | None = None,
             points.append(SweepPoint(spec.name, settings,
                                      served_figures(lists_v, rel, published, parts)))
         echo(f"{spec.name}: done in {time.monotonic() - started:.0f}s")
-    return CorpusRun(out, points)
+    return CorpusRun(out, points, auc)
 
 
 def choose(points: list[SweepPoint], tolerance: float = TOLERANCE) -> float | None:
@@ -235,7 +245,7 @@ FIGURES = (("precision", "precision@5"), ("coverage", "coverage"),
 
 
 def table(rows: list[Row], slice_n: int | None, *, sweep: list[SweepPoint] | None = None,
-          write: bool = True) -> str:
+          separations: dict[str, dict[str, float]] | None = None, write: bool = True) -> str:
     """The markdown tables; written to benchmarks/results/quality.md unless ``write`` is off."""
     header = ["corpus", "articles", "method"] + [
         f"{label} (whole / tune / held-out)" for _a, label in FIGURES] + [
@@ -254,6 +264,12 @@ def table(rows: list[Row], slice_n: int | None, *, sweep: list[SweepPoint] | Non
              "half (Wikipedia split by storyline, Reuters by article id; coverage of a half: "
              "its articles shown in any list). Baselines count every item as similar. "
              "Reference figures are the README's, for the whole files.")
+    if separations:
+        notes += "\n\n" + "\n".join(
+            f"Separation on {corpus} (ROC AUC of related vs unrelated among the default "
+            "policy's similar items; 0.5 is chance): "
+            + ", ".join(f"{name} {auc:.3f}" for name, auc in aucs.items())
+            for corpus, aucs in separations.items())
     if sweep:
         notes += "\n\n" + sweep_table(sweep)
     title = "Recommendation quality on real corpora"
@@ -306,6 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     config = read_toml(args.config) if args.config else {}
     rows: list[Row] = []
     points: list[SweepPoint] = []
+    aucs: dict[str, dict[str, float]] = {}
     sweep = () if args.no_sweep or args.slice else sweep_settings()
     for spec in CORPORA:
         if args.only and spec.folder != args.only:
@@ -315,7 +332,9 @@ def main(argv: list[str] | None = None) -> int:
                          echo=lambda m: print(m, file=sys.stderr))
         rows += run.rows
         points += run.sweep
-    print(table(rows, args.slice, sweep=points))
+        if run.separation:
+            aucs[spec.name] = run.separation
+    print(table(rows, args.slice, sweep=points, separations=aucs))
     return 0
 
 

@@ -147,3 +147,35 @@ def list_figures(lists: list[list[int]], rel: Relevance, k: int, published: np.n
         similar=[np.ones(len(r), dtype=bool) for r in lists],
         fallback=np.zeros(len(lists), dtype=bool))
     return served_figures(served, rel, published, parts)
+
+
+
+def separation(served: ServedLists, rel: Relevance, neighbors: np.ndarray,
+               affinity: np.ndarray | None) -> dict[str, float]:
+    """How well each signal the policy sees tells a related ``similar`` item from an unrelated
+    one: the ROC AUC over every shown similar item of the scored lists (0.5 is chance)."""
+    from sklearn.metrics import roc_auc_score  # the benchmark's dependency, not the package's
+
+    names = ["cosine", "cosine / best in list"]
+    if affinity is not None:
+        names += ["affinity", "affinity / best in list"]
+    values: list[list[float]] = []
+    labels: list[bool] = []
+    for src, rows, scores, similar in zip(served.source_rows.tolist(), served.rows,
+                                          served.scores, served.similar, strict=True):
+        if not rel.eligible[src] or not similar.any():
+            continue
+        hits = rel.hits(src, rows.tolist())
+        cos = scores[similar]
+        signals = [cos, cos / (cos.max() or 1.0)]
+        if affinity is not None:
+            # Each shown row's stored affinity for this source (0 if not stored).
+            match = neighbors[src][None, :] == rows[similar][:, None]
+            aff = np.where(match, affinity[src][None, :], 0.0).max(axis=1)
+            signals += [aff, aff / (aff.max() or 1.0)]
+        values += np.column_stack(signals).tolist()
+        labels += [bool(h) for h, s in zip(hits, similar.tolist(), strict=True) if s]
+    if len(set(labels)) < 2:
+        return {}
+    table = np.asarray(values)
+    return {name: float(roc_auc_score(labels, table[:, i])) for i, name in enumerate(names)}
