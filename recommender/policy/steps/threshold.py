@@ -39,8 +39,8 @@ def above_threshold(cfg: PolicyConfig, cat: Catalog, cand: Candidates,
     weak = kept & ~strong
     if cfg.neighbourhood_support and weak.any():
         assert cat.neighbors is not None and cat.scores is not None  # set by catalog()
-        # Stored cosines only (vectors.stored_sims): a pair outside both top-K lists is
-        # further apart than any bar that matters here.
+        # Stored cosines only (vectors.stored_sims): a pair in neither's top-K counts as 0,
+        # which can only make the test stricter, never admit an unrelated candidate.
         closest = stored_sims(cat.neighbors, cat.scores, cand.rows[weak],
                               cand.rows[strong]).max(axis=1)
         strong[np.flatnonzero(weak)[closest >= bar]] = True
