@@ -13,6 +13,11 @@ of ../shared/datasets/README.md, and measures on the same articles in the same r
 * ``stored``: this model's stored candidates without the policy (what the vectorizer alone
   contributes).
 
+Every figure is given for the whole file, its tune half and its held-out half
+(benchmarks/quality_parts.py says how the halves are drawn and why). Without ``--slice`` it
+also sweeps the "show fewer rather than irrelevant" rule (``min_relative_score``) and picks
+a value from the tune halves only, so the held-out column is an honest check of that choice.
+
 The table lands in benchmarks/results/quality.md (git-ignored) and on stdout. Labels are
 read from the ``labels`` object only for scoring; they never reach the vectorizer. Nothing
 from the datasets is copied into the repository: slices go to a temporary directory.
@@ -25,6 +30,7 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,15 +39,34 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from benchmarks.common import DATASETS, write_table
+from benchmarks.quality_parts import (
+    PARTS,
+    PartFigures,
+    list_figures,
+    separation,
+    served_figures,
+    split_parts,
+)
 from recommender.artefact.load import load_model
 from recommender.artefact.store import ModelStore
 from recommender.build.train import train
-from recommender.evaluate import evaluate_model, read_label_groups
 from recommender.evaluate import metrics as M
+from recommender.evaluate import read_label_groups, served_lists
 from recommender.index import local as index
+from recommender.policy.config import DEFAULTS
 from recommender.settings import read_toml
 
 K = 5
+RULE_KEY = "min_relative_score"  # the "show fewer rather than irrelevant" rule swept
+SWEEP = (0.0, 0.1, 0.15, 0.2, 0.25, 0.3)
+# Measured beside the sweep, never chosen: the global cosine floor the rule replaces, and the
+# rule without neighbourhood support.
+COMPARE: tuple[dict[str, Any], ...] = (
+    {RULE_KEY: 0.0, "min_score": 0.1}, {RULE_KEY: 0.0, "min_score": 0.15},
+    {RULE_KEY: 0.2, "neighbourhood_support": False})
+TOLERANCE = 0.005  # precision@5 the rule may cost on a tune half (the issue's bound)
+DEFAULT_METHOD = "this project (default policy)"
+STORED_METHOD = "this project (stored top-5, no policy)"
 
 
 @dataclass(frozen=True)
@@ -51,13 +76,14 @@ class CorpusSpec:
     label: str
     min_group_size: int  # the agreed metric's eligibility rule
     reference: dict[str, tuple[float, float]]  # method -> (precision@5, coverage), full file
+    split_by_group: bool  # held-out split by label (storylines) or by article id
 
 
 CORPORA = (
     CorpusSpec("wikipedia-current-events (storyline)", "wikipedia-current-events",
-               "story_root", 6, {"plain": (0.477, 0.919), "tuned": (0.492, 0.955)}),
+               "story_root", 6, {"plain": (0.477, 0.919), "tuned": (0.492, 0.955)}, True),
     CorpusSpec("reuters21578 (shared topic)", "reuters21578", "topics", 1,
-               {"plain": (0.722, 0.884), "tuned": (0.735, 0.939)}),
+               {"plain": (0.722, 0.884), "tuned": (0.735, 0.939)}, False),
 )
 
 
@@ -66,12 +92,41 @@ class Row:
     corpus: str
     articles: int
     method: str
-    precision: float | None
-    ndcg: float | None
-    coverage: float
+    figures: dict[str, PartFigures]  # per part: whole, tune, held-out
     gini: float | None
     seconds: float
     reference: tuple[float, float] | None = None
+
+    @property
+    def precision(self) -> float:
+        return self.figures["whole"].precision
+
+    @property
+    def coverage(self) -> float:
+        return self.figures["whole"].coverage
+
+
+@dataclass
+class SweepPoint:
+    corpus: str
+    settings: dict[str, Any]  # over [policies.default]
+    figures: dict[str, PartFigures]
+
+    @property
+    def value(self) -> float | None:
+        """The rule's value, for a point of the sweep proper (None: a comparison)."""
+        return self.settings[RULE_KEY] if list(self.settings) == [RULE_KEY] else None
+
+    @property
+    def label(self) -> str:
+        return ", ".join(f"{k} {v}" for k, v in self.settings.items())
+
+
+@dataclass
+class CorpusRun:
+    rows: list[Row]
+    sweep: list[SweepPoint]
+    separation: dict[str, float] | None = None  # signal -> AUC, default policy, whole file
 
 
 def datasets_dir(root: Path | None = None) -> Path:
@@ -90,8 +145,7 @@ def _slice(path: Path, n: int | None, tmp: Path) -> Path:
     return out
 
 
-def _baseline(path: Path, truth_rel: Any, ids: list[str],
-              tuned: bool) -> tuple[float, float, float]:
+def _baseline(path: Path, tuned: bool) -> list[list[int]]:
     """The README's reference recipes: top-5 cosine over the whole file, no policy."""
     with path.open(encoding="utf-8") as fh:
         rows = [json.loads(line) for line in fh if line.strip()]
@@ -100,84 +154,150 @@ def _baseline(path: Path, truth_rel: Any, ids: list[str],
         if tuned else TfidfVectorizer()
     matrix = vec.fit_transform(texts)
     neighbors, _ = index.build_candidates(matrix, K)
-    lists = [[int(j) for j in nb if j >= 0] for nb in neighbors]
-    return _score_lists(lists, truth_rel)
+    return [[int(j) for j in nb if j >= 0] for nb in neighbors]
 
 
-def _score_lists(lists: list[list[int]], rel: Any) -> tuple[float, float, float]:
-    precision, ndcg = [], []
-    for src, shown in enumerate(lists):
-        if rel.eligible[src]:
-            hits = rel.hits(src, shown)
-            precision.append(M.precision_at_k(hits, K))
-            ndcg.append(M.ndcg_at_k(hits, rel.n_relevant(src, K), K))
-    counts = M.exposure_counts(lists, len(lists))
-    return float(np.mean(precision)), float(np.mean(ndcg)), M.coverage(counts)
+def sweep_settings(values: Sequence[float] = SWEEP, compare: bool = True
+                   ) -> list[dict[str, Any]]:
+    return [{RULE_KEY: v} for v in values] + (list(COMPARE) if compare else [])
+
+
+def with_settings(config: dict[str, Any] | None, settings: dict[str, Any]) -> dict[str, Any]:
+    """``config`` with ``settings`` over its default policy."""
+    config = dict(config or {})
+    policies = dict(config.get("policies", {}))
+    policies["default"] = {**policies.get("default", {}), **settings}
+    config["policies"] = policies
+    return config
 
 
 def run_corpus(spec: CorpusSpec, root: Path, *, slice_n: int | None = None,
                config: dict[str, Any] | None = None, baselines: bool = True,
-               echo: Any = print) -> list[Row]:
+               sweep: Sequence[dict[str, Any]] = (), echo: Any = print) -> CorpusRun:
     source = root / spec.folder / "articles.jsonl"
     out: list[Row] = []
+    points: list[SweepPoint] = []
     with tempfile.TemporaryDirectory(prefix="quality-") as tmp_name:
         tmp = Path(tmp_name)
         path = _slice(source, slice_n, tmp)
         started = time.monotonic()
         result = train(path, tmp / "models", config or {}, publish=True)
-        store = ModelStore(tmp / "models")
-        model = load_model(store, result.version)
+        model = load_model(ModelStore(tmp / "models"), result.version)
         truth = read_label_groups(path, spec.label)
-        report = evaluate_model(model, k=K, config_data=config or {}, truth=truth,
-                                min_group_size=spec.min_group_size)
-        seconds = time.monotonic() - started
-        n = len(model.articles)
-        ref = None if slice_n else spec.reference
-        out.append(Row(spec.name, n, "this project (default policy)",
-                       report["labels"]["precision_at_k"], report["labels"]["ndcg_at_k"],
-                       report["coverage"], report["gini"], seconds))
         ids = [a["id"] for a in model.articles]
-        rel = truth.for_rows(ids, np.asarray(model.published_mask, dtype=bool),
-                             spec.min_group_size)
+        published = np.asarray(model.published_mask, dtype=bool)
+        rel = truth.for_rows(ids, published, spec.min_group_size)
+        parts = split_parts(ids, truth, spec.split_by_group)
+        served = served_lists(model, "default", K, config or {})
+        counts = M.exposure_counts(served.rows, len(ids))[published]
+        n = len(ids)
+        out.append(Row(spec.name, n, DEFAULT_METHOD, served_figures(served, rel, published, parts),
+                       M.gini(counts), time.monotonic() - started))
+        auc = separation(served, rel, np.asarray(model.neighbors), None if model.affinity is None
+                         else np.asarray(model.affinity))
         t = time.monotonic()
         stored = [[c.row for c in model.candidates(r)][:K] for r in range(n)]
-        p, g, c = _score_lists(stored, rel)
-        out.append(Row(spec.name, n, "this project (stored top-5, no policy)", p, g, c, None,
+        out.append(Row(spec.name, n, STORED_METHOD,
+                       list_figures(stored, rel, K, published, parts), None,
                        time.monotonic() - t))
         if baselines:
+            ref = None if slice_n else spec.reference
             for tuned in (False, True):
                 t = time.monotonic()
-                p, g, c = _baseline(path, rel, ids, tuned)
+                lists = _baseline(path, tuned)
                 method = "tuned" if tuned else "plain"
-                out.append(Row(spec.name, n, f"{method} TfidfVectorizer baseline", p, g, c,
-                               None, time.monotonic() - t,
-                               ref.get(method) if ref else None))
+                out.append(Row(spec.name, n, f"{method} TfidfVectorizer baseline",
+                               list_figures(lists, rel, K, published, parts), None,
+                               time.monotonic() - t, ref.get(method) if ref else None))
+        for settings in sweep:
+            lists_v = served_lists(model, "default", K, with_settings(config, settings))
+            points.append(SweepPoint(spec.name, settings,
+                                     served_figures(lists_v, rel, published, parts)))
         echo(f"{spec.name}: done in {time.monotonic() - started:.0f}s")
-    return out
+    return CorpusRun(out, points, auc)
 
 
-def table(rows: list[Row], slice_n: int | None, *, write: bool = True) -> str:
-    """The markdown table; written to benchmarks/results/quality.md unless ``write`` is off."""
-    header = ["corpus", "articles", "method", "precision@5", "nDCG@5", "coverage",
-              "exposure Gini", "reference p@5 (coverage)", "seconds"]
+def choose(points: list[SweepPoint], tolerance: float = TOLERANCE) -> float | None:
+    """The sweep value to ship, from the tune halves only: the one with the fewest lists
+    showing an unrelated ``similar`` item (mean over corpora) among the values whose tune
+    precision@5 stays within ``tolerance`` of the rule switched off (0) on every corpus."""
+    by_corpus: dict[str, dict[float, PartFigures]] = {}
+    for p in points:
+        if p.value is not None:
+            by_corpus.setdefault(p.corpus, {})[p.value] = p.figures["tune"]
+    if not by_corpus or any(0.0 not in v for v in by_corpus.values()):
+        return None
+    values = sorted(set.intersection(*(set(v) for v in by_corpus.values())))
+    ok = [v for v in values
+          if all(f[v].precision >= f[0.0].precision - tolerance for f in by_corpus.values())]
+    return min(ok, key=lambda v: (np.mean([f[v].unrelated_share for f in by_corpus.values()]),
+                                  -v))
+
+
+def _three(figures: dict[str, PartFigures], attr: str) -> str:
+    return " / ".join(f"{getattr(figures[p], attr):.4f}" for p in PARTS)
+
+
+FIGURES = (("precision", "precision@5"), ("coverage", "coverage"),
+           ("similar_precision", "similar precision"),
+           ("unrelated_share", "lists with unrelated similar"),
+           ("fallback_share", "fallback share"), ("ndcg", "nDCG@5"))
+
+
+def table(rows: list[Row], slice_n: int | None, *, sweep: list[SweepPoint] | None = None,
+          separations: dict[str, dict[str, float]] | None = None, write: bool = True) -> str:
+    """The markdown tables; written to benchmarks/results/quality.md unless ``write`` is off."""
+    header = ["corpus", "articles", "method"] + [
+        f"{label} (whole / tune / held-out)" for _a, label in FIGURES] + [
+        "exposure Gini", "reference p@5 (coverage)", "seconds"]
     body = []
     for r in rows:
         ref = f"{r.reference[0]:.3f} ({r.reference[1]:.3f})" if r.reference else ""
-        body.append([r.corpus, r.articles, r.method, f"{r.precision:.4f}", f"{r.ndcg:.4f}",
-                     f"{r.coverage:.4f}", "" if r.gini is None else f"{r.gini:.3f}", ref,
-                     f"{r.seconds:.1f}"])
+        body.append([r.corpus, r.articles, r.method]
+                    + [_three(r.figures, a) for a, _l in FIGURES]
+                    + ["" if r.gini is None else f"{r.gini:.3f}", ref, f"{r.seconds:.1f}"])
     scope = f"first {slice_n} articles of each corpus" if slice_n else "whole corpora"
-    notes = (f"Scope: {scope}. precision@5 and coverage as agreed in "
-             "../shared/datasets/README.md (storyline: articles whose story_root has at least "
-             "6 articles; Reuters: articles with at least one topic; coverage: share of "
-             "published articles in at least one list). Reference figures are the README's, "
-             "for the whole files.")
+    notes = (f"Scope: {scope}. precision@5, coverage, similar precision (share of items "
+             "tagged similar that share a label) and lists with an unrelated similar item as "
+             "agreed in ../shared/datasets/README.md; fallback share: share of shown items "
+             "from fallback. Each figure for the whole file, its tune half and its held-out "
+             "half (Wikipedia split by storyline, Reuters by article id; coverage of a half: "
+             "its articles shown in any list). Baselines count every item as similar. "
+             "Reference figures are the README's, for the whole files.")
+    if separations:
+        notes += "\n\n" + "\n".join(
+            f"Separation on {corpus} (ROC AUC of related vs unrelated among the default "
+            "policy's similar items; 0.5 is chance): "
+            + ", ".join(f"{name} {auc:.3f}" for name, auc in aucs.items())
+            for corpus, aucs in separations.items())
+    if sweep:
+        notes += "\n\n" + sweep_table(sweep)
     title = "Recommendation quality on real corpora"
     if write:
         return write_table("quality.md", title, header, body, notes)
     lines = [f"# {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in body]
     return "\n".join(lines) + "\n\n" + notes + "\n"
+
+
+def sweep_table(points: list[SweepPoint]) -> str:
+    chosen = choose(points)
+    lines = [f"Sweep of `{RULE_KEY}` (default policy otherwise as configured); chosen on the "
+             f"tune halves: {chosen if chosen is not None else 'n/a'} (fewest lists with an "
+             f"unrelated similar item with tune precision@5 within {TOLERANCE} of the rule "
+             f"off), shipped default {getattr(DEFAULTS, RULE_KEY)}.", "",
+             "| corpus | settings | precision@5 tune / held-out | lists with unrelated similar "
+             "tune / held-out | similar precision tune / held-out | fallback share tune / "
+             "held-out | coverage whole |", "|---|---|---|---|---|---|---|"]
+    for p in points:
+        f, mark = p.figures, " (chosen)" if p.value is not None and p.value == chosen else ""
+        lines.append(
+            f"| {p.corpus} | {p.label}{mark} | "
+            + " | ".join(f"{getattr(f['tune'], a):.4f} / {getattr(f['held-out'], a):.4f}"
+                         for a in ("precision", "unrelated_share", "similar_precision",
+                                   "fallback_share"))
+            + f" | {f['whole'].coverage:.4f} |")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -190,6 +310,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", choices=[c.folder for c in CORPORA], default=None)
     parser.add_argument("--no-baselines", action="store_true",
                         help="skip the scikit-learn baselines (faster tuning runs)")
+    parser.add_argument("--no-sweep", action="store_true",
+                        help=f"skip the sweep of {RULE_KEY} (on by default without --slice)")
     args = parser.parse_args(argv)
     root = datasets_dir(Path(args.datasets) if args.datasets else None)
     missing = [c.folder for c in CORPORA if not (root / c.folder / "articles.jsonl").is_file()]
@@ -199,13 +321,20 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     config = read_toml(args.config) if args.config else {}
     rows: list[Row] = []
+    points: list[SweepPoint] = []
+    aucs: dict[str, dict[str, float]] = {}
+    sweep = () if args.no_sweep or args.slice else sweep_settings()
     for spec in CORPORA:
         if args.only and spec.folder != args.only:
             continue
-        rows += run_corpus(spec, root, slice_n=args.slice, config=config,
-                           baselines=not args.no_baselines,
-                           echo=lambda m: print(m, file=sys.stderr))
-    print(table(rows, args.slice))
+        run = run_corpus(spec, root, slice_n=args.slice, config=config,
+                         baselines=not args.no_baselines, sweep=sweep,
+                         echo=lambda m: print(m, file=sys.stderr))
+        rows += run.rows
+        points += run.sweep
+        if run.separation:
+            aucs[spec.name] = run.separation
+    print(table(rows, args.slice, sweep=points, separations=aucs))
     return 0
 
 

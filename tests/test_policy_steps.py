@@ -18,7 +18,7 @@ from recommender.policy import (
 from tests.support.policy_models import NOW, art, ids, make_model
 
 # Recency and diversity off unless a test turns them on, so each test sees one step.
-PLAIN = dict(recency="off", mmr_lambda=1.0, min_score=0.0, fallback=False)
+PLAIN = dict(recency="off", mmr_lambda=1.0, min_score=0.0, min_relative_score=0.0, fallback=False)
 
 
 def policy(**settings) -> Policy:

@@ -38,7 +38,8 @@ class PolicyConfig:
     max_age_days: float | None = None
     # 3. relevance threshold
     min_score: float = 0.05
-    min_relative_score: float = 0.0
+    min_relative_score: float = 0.2  # chosen on held-out splits: README, Quality on real corpora
+    neighbourhood_support: bool = True
     # 4. order by the model's neighbourhood affinity (when it has one) instead of the cosine
     neighbourhood: bool = True
     # 4. recency
@@ -117,7 +118,8 @@ def parse_policy(table: Mapping[str, Any], where: str = "[policies.default]",
                               f"(known: {', '.join(KEYS)})", field=key)
         if key in ("sections", "exclude_sections", "exclude_ids"):
             values[key] = _strings(where, key, value)
-        elif key in ("same_language", "overrides", "fallback", "neighbourhood"):
+        elif key in ("same_language", "overrides", "fallback", "neighbourhood",
+                     "neighbourhood_support"):
             values[key] = _bool(where, key, value)
         elif key == "recency":
             if value not in RECENCY_MODES:

@@ -65,7 +65,7 @@ class Policy:
         source_dups = cand.rows[is_dup]
         eligible = gate.eligible(cand.rows) & ~is_dup
         passing = eligible & gate.passes(cand.rows)
-        kept = above_threshold(cfg, cand.scores, passing)
+        kept = above_threshold(cfg, cat, cand, passing)
         trace.record("eligibility", cand.rows, mask=eligible)
         trace.record("filters", cand.rows, mask=passing)
         trace.record("threshold", cand.rows, mask=kept)
