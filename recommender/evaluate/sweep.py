@@ -32,7 +32,7 @@ from recommender.policy import PolicyError, load_policies, parse_policy
 from recommender.policy.config import KEYS
 
 # What `recommender evaluate` sweeps when --sweep is not given: the one place to change it.
-DEFAULT_SWEEP = "min_score=0,0.05,0.1,0.15,0.2,0.3"
+DEFAULT_SWEEP = "min_relative_score=0,0.1,0.2,0.3,0.4,0.5"
 SWEEP_OFF = "off"
 MAX_SWEEP_VALUES = 12  # each value ranks every article once more
 
