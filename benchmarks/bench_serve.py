@@ -47,6 +47,9 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--post", action="store_true", help="also POST /v1/related")
+    ap.add_argument("--cache-seconds", type=float, default=None,
+                    help="RECOMMENDER_RESULT_CACHE_SECONDS for the cached server (default: "
+                         "the setting's default)")
     args = ap.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (Debian package `wrk`)")
@@ -66,8 +69,10 @@ def main() -> None:
         "post": rr_script(tmp / "post.lua", ["/v1/related"], "POST", json.dumps(
             {"title": "Story w12 w40 w77", "body": "w5 w901 w3000 w42 w7 w19", "limit": 5})),
     }
+    cache_env = ({} if args.cache_seconds is None
+                 else {"RECOMMENDER_RESULT_CACHE_SECONDS": str(args.cache_seconds)})
     servers = {"hello": Server(HELLO, models, args.workers),
-               "app": Server(APP, models, args.workers),
+               "app": Server(APP, models, args.workers, **cache_env),
                "nocache": Server(APP, models, args.workers, RECOMMENDER_RESULT_CACHE_SIZE="0")}
     runs = {"hello": ("hello", "hello"), "healthz": ("app", "healthz"),
             "related": ("app", "related"), "related_nocache": ("nocache", "related"),
@@ -130,7 +135,8 @@ def main() -> None:
         f"related cycles through {len(urls)} articles. Command: python -m "
         f"benchmarks.bench_serve --articles {args.articles} --distinct {args.distinct} "
         f"--seconds {args.seconds} --repeat {args.repeat} --workers {args.workers}"
-        f"{' --post' if args.post else ''}"))
+        f"{' --post' if args.post else ''}"
+        f"{f' --cache-seconds {args.cache_seconds:g}' if args.cache_seconds else ''}"))
 
 
 if __name__ == "__main__":
