@@ -68,6 +68,16 @@ class Server:
             os.killpg(self.proc.pid, signal.SIGKILL)
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of ``pids`` so far (what a request costs, whatever else runs)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / tick
+
+
 def uss_mb(pid: int) -> float:
     """Unique set size: memory no other process shares (private clean + private dirty)."""
     total = 0
@@ -96,11 +106,13 @@ def wrk(base: str, script: Path, seconds: int, connections: int = 8) -> dict[str
            base]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60).stdout
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    total = re.search(r"(\d+) requests in", out)
     if not rps:
         raise RuntimeError(out)
     lat = {m.group(1): float(m.group(2)) * _UNITS[m.group(3)]
            for m in re.finditer(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)}
     errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    return {"rps": float(rps.group(1)), "p50": lat.get("50", float("nan")),
+    return {"rps": float(rps.group(1)), "requests": float(total.group(1)) if total else 0.0,
+            "p50": lat.get("50", float("nan")),
             "p99": lat.get("99", float("nan")), "errors": float(errors.group(1)) if errors
             else 0.0}

@@ -160,9 +160,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RESULT_CACHE_SIZE", 4096, _non_negative_int,
             "Ranked related lists each worker keeps (LRU; 0: none), keyed by model, policy, "
             "overrides, article and ranking parameters."),
-    Setting("RESULT_CACHE_SECONDS", 60.0, _non_negative_float,
+    Setting("RESULT_CACHE_SECONDS", 300.0, _non_negative_float,
             "Longest a cached related list is reused (ranking reads the clock: recency, "
-            "scheduled articles); 0: no cache."),
+            "scheduled articles); 0: no cache. The default is CACHE_MAX_AGE's."),
     # Freshness between retrains (recommender/fresh): see README "Freshness".
     Setting("ADMIN_TOKEN", None, _optional_path,
             "Bearer token for the admin endpoints (PUT/POST/DELETE /v1/articles); unset: they "

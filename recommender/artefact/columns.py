@@ -38,15 +38,19 @@ URL_OFFSETS = "url_offsets.npy"
 URL_HASHES = "url_hashes.npy"
 URL_ROWS = "url_rows.npy"
 URL_CODES = "url_codes.npy"
+RECENT = "recent.npy"  # published rows, newest first, undated last
+RECENT_BY_SECTION = "recent_by_section.npy"  # the same rows grouped by section code
+SECTION_STARTS = "section_starts.npy"  # code c's rows: RECENT_BY_SECTION[starts[c]:starts[c+1]]
 LABELS = "labels.json"  # {"sections": [display name per code], "languages": [key per code]}
 ARRAY_FILES = (IDS, ID_OFFSETS, ID_HASHES, ID_ROWS, PUBLISHED_TS, SECTION_CODES,
-               LANGUAGE_CODES, URLS, URL_OFFSETS, URL_HASHES, URL_ROWS, URL_CODES)
+               LANGUAGE_CODES, URLS, URL_OFFSETS, URL_HASHES, URL_ROWS, URL_CODES, RECENT,
+               RECENT_BY_SECTION, SECTION_STARTS)
 FILES = (*ARRAY_FILES, LABELS)
 DTYPES: dict[str, type] = {
     IDS: np.uint8, ID_OFFSETS: np.int64, ID_HASHES: np.uint64, ID_ROWS: np.int64,
     PUBLISHED_TS: np.float64, SECTION_CODES: np.int32, LANGUAGE_CODES: np.int32,
     URLS: np.uint8, URL_OFFSETS: np.int64, URL_HASHES: np.uint64, URL_ROWS: np.int64,
-    URL_CODES: np.int32,
+    URL_CODES: np.int32, RECENT: np.int64, RECENT_BY_SECTION: np.int64, SECTION_STARTS: np.int64,
 }
 
 
@@ -250,8 +254,24 @@ def _codes(values: Iterable[str | None]) -> tuple[np.ndarray, dict[str, int]]:
     return np.array(out, dtype=np.int32), codes
 
 
-def encode_columns(articles: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray | dict[str, Any]]:
-    """Every column file's content, from the articles' JSON documents."""
+def recency_orders(ts: np.ndarray, published: np.ndarray, section: np.ndarray,
+                   sections: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(recent, recent_by_section, section_starts): the fallback's orders (``RECENT`` ...)."""
+    rows = np.flatnonzero(np.asarray(published, dtype=bool))
+    # Newest first; undated rows sort last; equal dates keep corpus order (stable sort).
+    key = np.where(np.isnan(ts[rows]), np.inf, -ts[rows])
+    recent = rows[np.argsort(key, kind="stable")].astype(np.int64)
+    codes = np.asarray(section)[recent]
+    keep = codes >= 0
+    order = np.argsort(codes[keep], kind="stable")
+    by_section = recent[keep][order]
+    starts = np.searchsorted(codes[keep][order], np.arange(sections + 1)).astype(np.int64)
+    return recent, by_section, starts
+
+
+def encode_columns(articles: Sequence[Mapping[str, Any]],
+                   published: np.ndarray) -> dict[str, np.ndarray | dict[str, Any]]:
+    """Every column file's content, from the articles' JSON documents and published mask."""
     ids = [str(a["id"]) for a in articles]
     urls = [canonical_url(a.get("url")) for a in articles]
     section, section_codes = _codes(norm_label(a.get("section")) for a in articles)
@@ -265,10 +285,11 @@ def encode_columns(articles: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarra
     id_hashes, id_rows = hash_index(ids)
     url_blob, url_offsets = encode_strings(urls)
     url_hashes, url_rows = hash_index(urls)
+    ts = np.array([to_timestamp(a.get("published_at")) for a in articles], dtype=np.float64)
+    recent, by_section, starts = recency_orders(ts, published, section, len(section_codes))
     out: dict[str, np.ndarray | dict[str, Any]] = {
         IDS: id_blob, ID_OFFSETS: id_offsets, ID_HASHES: id_hashes, ID_ROWS: id_rows,
-        PUBLISHED_TS: np.array([to_timestamp(a.get("published_at")) for a in articles],
-                               dtype=np.float64),
+        PUBLISHED_TS: ts, RECENT: recent, RECENT_BY_SECTION: by_section, SECTION_STARTS: starts,
         SECTION_CODES: section, LANGUAGE_CODES: language,
         URLS: url_blob, URL_OFFSETS: url_offsets, URL_HASHES: url_hashes, URL_ROWS: url_rows,
         URL_CODES: url_code,
@@ -294,6 +315,8 @@ class ArticleColumns:
     urls: OptionalStrings  # canonical URL per row, None = none
     url_code: np.ndarray  # int32 code of the canonical URL, -1 = none
     url_codes: StringIndex  # canonical URL -> its code
+    recent: np.ndarray  # published rows, newest first, undated last
+    recent_by_section: dict[int, np.ndarray]  # section code -> its rows of ``recent``
 
     @classmethod
     def from_files(cls, read: Callable[[str], Any]) -> ArticleColumns:
@@ -302,6 +325,7 @@ class ArticleColumns:
         ids = StringColumn(read(IDS), read(ID_OFFSETS))
         urls = StringColumn(read(URLS), read(URL_OFFSETS))
         url_code = _plain(read(URL_CODES))
+        by_section, starts = _plain(read(RECENT_BY_SECTION)), read(SECTION_STARTS).tolist()
         return cls(
             ids=ids, row_of=StringIndex(ids, read(ID_HASHES), read(ID_ROWS), last=True),
             ts=_plain(read(PUBLISHED_TS)), section=_plain(read(SECTION_CODES)),
@@ -310,12 +334,20 @@ class ArticleColumns:
             language_keys=[str(s) for s in labels["languages"]], urls=OptionalStrings(urls),
             url_code=url_code,
             url_codes=StringIndex(urls, read(URL_HASHES), read(URL_ROWS), last=False,
-                                  values=url_code))
+                                  values=url_code),
+            recent=_plain(read(RECENT)),
+            recent_by_section={code: by_section[starts[code]:starts[code + 1]]
+                               for code in range(len(starts) - 1)})
 
     @classmethod
-    def from_articles(cls, articles: Sequence[Mapping[str, Any]]) -> ArticleColumns:
-        """Computed in memory: the slow path of a model written without the column files."""
-        files = encode_columns(articles)
+    def from_articles(cls, articles: Sequence[Mapping[str, Any]],
+                      published: np.ndarray | None = None) -> ArticleColumns:
+        """Computed in memory: the slow path of a model written without the column files
+        (``published``: the model's mask; by default from each article's status)."""
+        if published is None:
+            published = np.array([a.get("status", "published") == "published"
+                                  for a in articles], dtype=bool)
+        files = encode_columns(articles, published)
         return cls.from_files(files.__getitem__)
 
     def check(self, rows: int) -> str | None:
@@ -324,6 +356,8 @@ class ArticleColumns:
                    "section_codes": len(self.section), "language_codes": len(self.language),
                    "urls": len(self.urls), "url_codes": len(self.url_code)}
         wrong = [f"{k} has {n}" for k, n in lengths.items() if n != rows]
+        if self.recent.size and not 0 <= int(self.recent.min()) <= int(self.recent.max()) < rows:
+            wrong.append("recent names rows outside the model")
         return f"columns disagree with {rows} articles: {', '.join(wrong)}" if wrong else None
 
 

@@ -24,6 +24,8 @@ from the articles on load, which is slower and private to each worker)::
     urls.bin.npy url_offsets.npy     canonical URLs ("" = none), like the ids
     url_hashes.npy url_rows.npy      the canonical URLs' lookup, like the ids'
     url_codes.npy                    int32: one code per distinct canonical URL, -1 = none
+    recent.npy                       int64: published rows, newest first, undated last
+    recent_by_section.npy section_starts.npy   int64: those rows grouped by section code
     labels.json                      {"sections": [name per code], "languages": [...]}
 
 The writer (``writer.py``) and the reader (``model.py``) take every name from here. Readers
@@ -244,7 +246,7 @@ class ModelArrays:
                 yield VOCABULARY, self.vocabulary
             if array is not None:
                 yield name, np.asarray(array).astype(DTYPES[name], copy=False)
-        yield from col.encode_columns(self.articles).items()
+        yield from col.encode_columns(self.articles, self.published).items()
 
     def counts(self) -> dict[str, Any]:
         """The manifest keys that describe these arrays."""

@@ -135,7 +135,7 @@ class Model:
         if fmt.is_delta(store.read_manifest(version)):
             raise ModelStoreError(f"{store.root / version}: a delta version; open it with "
                                   "recommender.artefact.load.load_model")
-        manifest = verify_once(store, version)
+        manifest, record = verify_once(store, version)
         base = store.root / version
         mode: Literal["r"] | None = "r" if mmap else None
 
@@ -162,8 +162,12 @@ class Model:
         affinity = arr(fmt.AFFINITY) if fmt.AFFINITY in manifest["files"] else None
         if len(articles) != shape[0] or neighbors.shape[0] != shape[0]:
             raise ModelStoreError(f"{base}: arrays and articles disagree on the article count")
-        _check_neighbors(base, neighbors, scores, shape[0])
-        columns = _columns(base, manifest, arr, js, articles)
+        if record is not None:  # else these very files passed it before
+            _check_neighbors(base, neighbors, scores, shape[0])
+        published = arr(fmt.PUBLISHED)
+        columns = _columns(base, manifest, arr, js, articles, published)
+        if record is not None:
+            record()
 
         def vectorizer() -> ArticleVectorizer:
             try:
@@ -174,7 +178,7 @@ class Model:
 
         return cls(version=version, manifest=manifest, articles=articles, matrix=matrix,
                    neighbors=neighbors, scores=scores, vectorizer=vectorizer,
-                   published_mask=arr(fmt.PUBLISHED), affinity=affinity, columns=columns)
+                   published_mask=published, affinity=affinity, columns=columns)
 
     @property
     def vectorizer(self) -> ArticleVectorizer:
@@ -244,13 +248,15 @@ def _file_stamps(base: Path, manifest: Mapping[str, Any]) -> list[Any]:
     return stamps
 
 
-def verify_once(store: ModelStore, version: str) -> dict[str, Any]:
+def verify_once(store: ModelStore, version: str
+                ) -> tuple[dict[str, Any], Callable[[], None] | None]:
     """``store.verify`` (every file's sha256), done once per version on a machine.
 
     Hashing a large model took longer than the rest of loading it, in every worker and at
-    every swap. The first full check records each file's size, mtime, inode and device; a
-    later load whose files all still match skips the hashing (a file rewritten or replaced
-    since is hashed again, as is everything when the record cannot be kept).
+    every swap. After a full check and the load's own checks pass, the caller calls the
+    returned ``record``, which keeps each file's size, mtime, inode and device; a later load
+    whose files all still match gets ``None`` (nothing to check again). A file rewritten or
+    replaced since is hashed again, as is everything when the record cannot be kept.
     """
     manifest = store.read_manifest(version)
     base = store.root / version
@@ -258,14 +264,17 @@ def verify_once(store: ModelStore, version: str) -> dict[str, Any]:
     try:
         if stamp is not None and orjson.loads(stamp.read_bytes()) == _file_stamps(base,
                                                                                   manifest):
-            return manifest
+            return manifest, None
     except (OSError, ValueError):
         pass
     manifest = store.verify(version)
-    if stamp is not None:
-        with contextlib.suppress(OSError):  # not recorded: verified again next time
-            atomic_write(stamp, orjson.dumps(_file_stamps(base, manifest)), durable=False)
-    return manifest
+
+    def record() -> None:
+        if stamp is not None:
+            with contextlib.suppress(OSError):  # not recorded: verified again next time
+                atomic_write(stamp, orjson.dumps(_file_stamps(base, manifest)), durable=False)
+
+    return manifest, record
 
 
 def forget_verified(store: ModelStore, version: str) -> None:
@@ -276,7 +285,8 @@ def forget_verified(store: ModelStore, version: str) -> None:
 
 
 def _columns(base: Path, manifest: Mapping[str, Any], arr: Callable[[str], np.ndarray],
-             js: Callable[[str], Any], articles: ArticleTable) -> ArticleColumns:
+             js: Callable[[str], Any], articles: ArticleTable,
+             published: np.ndarray) -> ArticleColumns:
     """The version's column files, memory-mapped; a version written before them (format 1
     still) gets them computed from its articles, once per process."""
     if all(name in manifest["files"] for name in fmt.COLUMN_FILES):
@@ -286,7 +296,7 @@ def _columns(base: Path, manifest: Mapping[str, Any], arr: Callable[[str], np.nd
         except (KeyError, TypeError) as exc:
             raise ModelStoreError(f"{base / fmt.col.LABELS}: malformed ({exc})") from None
     else:
-        columns = ArticleColumns.from_articles(articles)
+        columns = ArticleColumns.from_articles(articles, published)
     problem = columns.check(len(articles))
     if problem:
         raise ModelStoreError(f"{base}: {problem}")

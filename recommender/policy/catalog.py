@@ -25,24 +25,19 @@ __all__ = ["Catalog", "build_catalog", "canonical_url", "catalog", "catalog_of_c
 
 
 def catalog_of_columns(cols: ArticleColumns, published: np.ndarray) -> Catalog:
-    """The catalog over ``cols``: only the orders and the eligibility date are computed."""
+    """The catalog over ``cols`` (its orders were sorted at training); only the eligibility
+    date is computed here."""
     ts = cols.ts
     published = np.asarray(published, dtype=bool)
-    rows = np.flatnonzero(published)
-    # Newest first; undated rows sort last; equal dates keep corpus order (stable sort).
-    key = np.where(np.isnan(ts[rows]), np.inf, -ts[rows])
-    recent = rows[np.argsort(key, kind="stable")].astype(np.int64)
-    sec_of_recent = cols.section[recent]
     names = cols.section_names
-    by_section = {code: recent[sec_of_recent == code] for code in range(len(names))}
     return Catalog(
         ids=cols.ids, ts=ts, published=published, section=cols.section,
         section_codes={n.lower(): i for i, n in enumerate(names)}, section_names=list(names),
         language=cols.language,
         language_codes={k: i for i, k in enumerate(cols.language_keys)},
         servable_from=np.where(published, np.nan_to_num(ts, nan=-np.inf), np.inf),
-        url=cols.urls, recent=recent, recent_by_section=by_section, url_code=cols.url_code,
-        url_codes=cols.url_codes,
+        url=cols.urls, recent=cols.recent, recent_by_section=cols.recent_by_section,
+        url_code=cols.url_code, url_codes=cols.url_codes,
     )
 
 
@@ -51,7 +46,7 @@ def build_catalog(articles: Sequence[Mapping[str, Any]]) -> Catalog:
     articles = list(articles)
     published = np.array([a.get("status", "published") == "published" for a in articles],
                          dtype=bool)
-    return catalog_of_columns(ArticleColumns.from_articles(articles), published)
+    return catalog_of_columns(ArticleColumns.from_articles(articles, published), published)
 
 
 _CACHE: weakref.WeakKeyDictionary[Any, Catalog] = weakref.WeakKeyDictionary()

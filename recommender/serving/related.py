@@ -26,13 +26,13 @@ def related(services: Services, request: RelatedRequest) -> RelatedResult:
         model = services.models.get(chosen.model_version)
     except ModelUnavailable as exc:
         raise RequestError(503, str(exc)) from None
-    source = ranking.source_in(model, request)
     try:
         if exp is not None and chosen.variant == assignment.INTERLEAVED:
+            source = ranking.source_in(model, request)
             items, meta = interleaving.interleaved(services, exp, model, source, request)
             ranked = CachedList(items, meta)
         else:
-            ranked = _ranked(services, model, source, chosen, request)
+            ranked = _ranked(services, model, chosen, request)
     except ModelUnavailable as exc:  # variant B of an interleaved experiment
         raise RequestError(503, str(exc)) from None
     payload: dict[str, Any] = {
@@ -51,16 +51,16 @@ def related(services: Services, request: RelatedRequest) -> RelatedResult:
                          fingerprint=None if private else ranked.fingerprint)
 
 
-def _cache_key(model: Model, source: ranking.Source, policy: Any,
-               request: RelatedRequest) -> Hashable | None:
+def _cache_key(model: Model, policy: Any, request: RelatedRequest) -> Hashable | None:
     """What a ranked list depends on besides the overrides; None: not worth caching."""
-    if source.row is None or request.explain:
+    if request.article_id is None or request.explain:
         return None  # unseen text is rarely repeated; explained lists are for people
-    return (model.version, policy.name, policy.version, source.row, request.limit,
+    # The id, not its row: a hit skips the lookup (an unknown id is a 404, never cached).
+    return (model.version, policy.name, policy.version, request.article_id, request.limit,
             request.filters)
 
 
-def _ranked(services: Services, model: Model, source: ranking.Source, chosen: Assignment,
+def _ranked(services: Services, model: Model, chosen: Assignment,
             request: RelatedRequest) -> CachedList:
     """The policy's list, from the worker's cache when an identical request made it."""
     cache = services.results
@@ -68,18 +68,18 @@ def _ranked(services: Services, model: Model, source: ranking.Source, chosen: As
     if cache is not None and cache.enabled:
         policy = services.policies.resolve(chosen.policy, request.policy)
         cache.watch_overrides(services.policies.overrides())
-        key = _cache_key(model, source, policy, request)
-    if key is None or cache is None:
-        return CachedList(*ranking.rank(services, model, source, chosen.policy, request))
-    found = cache.get(key)
+        key = _cache_key(model, policy, request)
+    found = cache.get(key) if key is not None and cache is not None else None
     if found is not None:
         if found.fingerprint is None and chosen.experiment is None:
             done = _fingerprinted(found, request, model)
-            cache.replace(key, found, done)
+            cache.replace(key, found, done)  # type: ignore[union-attr]  # found: cache is set
             return done
         return found
-    items, meta = ranking.rank(services, model, source, chosen.policy, request)
-    made = CachedList(items, meta)
+    source = ranking.source_in(model, request)
+    made = CachedList(*ranking.rank(services, model, source, chosen.policy, request))
+    if key is None or cache is None:
+        return made
     if chosen.experiment is None:
         made = _fingerprinted(made, request, model)
     cache.put(key, made)
