@@ -5,8 +5,10 @@
 with ``hub(c)`` the mean of ``c``'s first ``HUB_K`` scores. A list the fold rewrote (and each
 appended row's) is recomputed on a sub-problem holding only those rows and their candidates.
 A list it did not rewrite changes only where it holds a row whose hub moved: there the hub
-term is swapped in place (``old + p * hub_old - p * hub_new``), and a list with such an entry
-clipped at the floor (its raw value unknown) is recomputed instead.
+term is swapped in place (``old + p * hub_old - p * hub_new``); an entry clipped at the floor
+(its raw value unknown) is scored afresh against the list's centroid, which did not change.
+A rewritten list whose first ``neighbourhood`` entries are unchanged is handled the same way,
+scoring only the entries it gained; only the others are recomputed whole.
 """
 
 from __future__ import annotations
@@ -129,17 +131,20 @@ def rescore(model: Model, rows_in: LayeredRows, work: Lists, new_nb: np.ndarray,
     holders = np.flatnonzero(work.holding(mask) & ~dead)
     holders = holders[~np.isin(holders, changed)]
     assert model.affinity is not None
-    swapped, clipped = hubs.swap(np.asarray(model.neighbors[holders]),
-                                 np.asarray(model.scores[holders], dtype=np.float32),
-                                 np.array(model.affinity[holders], dtype=np.float32))
+    cand = np.asarray(model.neighbors[holders])
+    scores = np.asarray(model.scores[holders], dtype=np.float32)
+    swapped, redo = hubs.swap(cand, scores, np.array(model.affinity[holders],
+                                                     dtype=np.float32))
+    if redo.any():  # the list is unchanged, so is its centroid: score just those entries
+        swapped[redo] = _gained(params, rows_in, work, new_nb, new_sc, vectors, cand,
+                                scores, redo)
     kept, kept_aff = _same_centroid(model, params, rows_in, work, new_nb, new_sc, vectors,
                                     hubs)
-    wanted = np.concatenate([np.union1d(changed[~kept], holders[clipped]),
-                             n0 + np.arange(m)])
+    wanted = np.concatenate([changed[~kept], n0 + np.arange(m)])
     got = _recompute(params, rows_in, work, new_nb, new_sc, vectors, wanted)
     n_old = len(wanted) - m
-    rows = np.concatenate([wanted[:n_old], holders[~clipped], changed[kept]])
-    values = np.concatenate([got[:n_old], swapped[~clipped], kept_aff])
+    rows = np.concatenate([wanted[:n_old], holders, changed[kept]])
+    values = np.concatenate([got[:n_old], swapped, kept_aff])
     order = np.argsort(rows, kind="stable")
     return rows[order], values[order], got[n_old:]
 
@@ -157,16 +162,16 @@ class _HubSwap:
     def swap(self, cand: np.ndarray, scores: np.ndarray, aff: np.ndarray,
              known: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """``aff`` (the old affinity of these (row, candidate) pairs, where ``known``) with
-        moved candidates' hub terms swapped, in place; and the rows holding such an entry
-        clipped at the floor, whose raw value is unknown (to recompute)."""
+        moved candidates' hub terms swapped, in place; and the entries of those that were
+        clipped at the floor, whose raw value is unknown (to score afresh)."""
         if not len(self.moved) or not len(cand):
-            return aff, np.zeros(len(cand), dtype=bool)
+            return aff, np.zeros(cand.shape, dtype=bool)
         at = np.minimum(np.searchsorted(self.moved, cand), len(self.moved) - 1)
         hit = (cand >= 0) & (self.moved[at] == cand)
         if known is not None:
             hit &= known
         floor = FLOOR * scores
-        clipped = (hit & (aff <= floor)).any(axis=1)
+        clipped = hit & (aff <= floor)
         raw = aff + self.p * self.old[at]
         aff[hit] = np.maximum(raw - self.p * self.new[at], floor)[hit]
         return aff, clipped
@@ -177,8 +182,8 @@ def _same_centroid(model: Model, params: dict[str, Any], rows_in: LayeredRows, w
                    hubs: _HubSwap) -> tuple[np.ndarray, np.ndarray]:
     """Rewritten lists whose first ``neighbourhood`` entries did not change keep their
     centroid: an entry they held keeps its affinity (hub swapped if it moved), and only
-    the entries they gained are scored against the centroid. (Which rewritten rows were
-    handled so, and their affinity.)"""
+    the entries they gained (or whose old value was clipped) are scored against the
+    centroid. (Which rewritten rows were handled so, and their affinity.)"""
     size = int(params["neighbourhood"])
     assert model.affinity is not None
     before = np.asarray(model.neighbors[work.rows])
@@ -193,13 +198,11 @@ def _same_centroid(model: Model, params: dict[str, Any], rows_in: LayeredRows, w
         known[part] = same.any(axis=2) & (cand[part] >= 0)
         aff[part] = np.take_along_axis(old_aff[part], same.argmax(axis=2), axis=1)
     aff, clipped = hubs.swap(cand, scores, aff, known)
-    gained = (cand >= 0) & ~known
+    gained = ((cand >= 0) & ~known) | clipped
     if gained.any():
         aff[gained] = _gained(params, rows_in, work, new_nb, new_sc, vectors, cand, scores,
                               gained)
-    aff = np.where(cand >= 0, aff, 0.0).astype(np.float32)
-    kept[rows[clipped]] = False
-    return kept, aff[~clipped]
+    return kept, np.where(cand >= 0, aff, 0.0).astype(np.float32)
 
 
 def _gained(params: dict[str, Any], rows_in: LayeredRows, work: Lists, new_nb: np.ndarray,
