@@ -115,15 +115,16 @@ def _change(watcher: Watcher, method: str, url: str, body: Any = None) -> dict[s
     data = r.json()
     done = watcher.wait_all(data["version"])
     return {"answered": answered - start, "served": done - start,
-            "bytes": data["bytes_written"]}
+            "bytes": data["bytes_written"], "cpu": data.get("cpu_seconds", float("nan"))}
 
 
 def _row(name: str, runs: list[dict[str, float]], full_bytes: int) -> list[Any]:
     answered = statistics.median(r["answered"] for r in runs)
     served = statistics.median(r["served"] for r in runs)
     written = statistics.median(r["bytes"] for r in runs)
+    cpu = statistics.median(r["cpu"] for r in runs)
     return [name, len(runs), f"{answered * 1000:.0f}", f"{served * 1000:.0f}",
-            f"{written / 1024:.1f}", f"{full_bytes / written:.0f}x"]
+            f"{cpu * 1000:.0f}", f"{written / 1024:.1f}", f"{full_bytes / written:.0f}x"]
 
 
 def _mem_row(deltas: int, master: int, models: Path, base: str) -> list[Any]:
@@ -223,7 +224,7 @@ def main() -> None:
              "requests while polling.")
     text = write_table("fresh.md", "Freshness: one change, end to end",
                        ["change", "runs", "answered (ms)", "every worker serves it (ms)",
-                        "written (KB)", "full copy / written"], rows, notes)
+                        "writer CPU (ms)", "written (KB)", "full copy / written"], rows, notes)
     text += "\n" + write_table(
         "fresh-memory.md", "Serving workers' memory against the number of deltas",
         ["deltas published", "RSS per worker (MB)", "USS (MB)", "of which private dirty (MB)",
