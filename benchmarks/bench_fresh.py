@@ -115,15 +115,16 @@ def _change(watcher: Watcher, method: str, url: str, body: Any = None) -> dict[s
     data = r.json()
     done = watcher.wait_all(data["version"])
     return {"answered": answered - start, "served": done - start,
-            "bytes": data["bytes_written"]}
+            "bytes": data["bytes_written"], "cpu": data.get("cpu_seconds", float("nan"))}
 
 
 def _row(name: str, runs: list[dict[str, float]], full_bytes: int) -> list[Any]:
     answered = statistics.median(r["answered"] for r in runs)
     served = statistics.median(r["served"] for r in runs)
     written = statistics.median(r["bytes"] for r in runs)
+    cpu = statistics.median(r["cpu"] for r in runs)
     return [name, len(runs), f"{answered * 1000:.0f}", f"{served * 1000:.0f}",
-            f"{written / 1024:.1f}", f"{full_bytes / written:.0f}x"]
+            f"{cpu * 1000:.0f}", f"{written / 1024:.1f}", f"{full_bytes / written:.0f}x"]
 
 
 def _mem_row(deltas: int, master: int, models: Path, base: str) -> list[Any]:
@@ -131,11 +132,15 @@ def _mem_row(deltas: int, master: int, models: Path, base: str) -> list[Any]:
     rss = statistics.mean(m["Rss"] for m in mems)
     private = statistics.mean(m.get("Private_Clean", 0) + m.get("Private_Dirty", 0)
                               for m in mems)
+    # Private_Clean is mostly file pages only this worker mapped so far (the page cache
+    # shares them); Private_Dirty is what the worker allocated itself.
+    dirty = statistics.mean(m.get("Private_Dirty", 0) for m in mems)
     pss = statistics.mean(m["Pss"] for m in mems)
     on_disk = sum(f.stat().st_size for d in models.iterdir()
                   if d.is_dir() and d.name != base and not d.name.startswith(".")
                   for f in d.iterdir())
-    return [deltas, f"{rss:.0f}", f"{private:.0f}", f"{pss:.0f}", f"{on_disk / 2**20:.1f}"]
+    return [deltas, f"{rss:.0f}", f"{private:.0f}", f"{dirty:.0f}", f"{pss:.0f}",
+            f"{on_disk / 2**20:.1f}"]
 
 
 def main() -> None:
@@ -219,11 +224,11 @@ def main() -> None:
              "requests while polling.")
     text = write_table("fresh.md", "Freshness: one change, end to end",
                        ["change", "runs", "answered (ms)", "every worker serves it (ms)",
-                        "written (KB)", "full copy / written"], rows, notes)
+                        "writer CPU (ms)", "written (KB)", "full copy / written"], rows, notes)
     text += "\n" + write_table(
         "fresh-memory.md", "Serving workers' memory against the number of deltas",
-        ["deltas published", "RSS per worker (MB)", "private = USS (MB)", "PSS (MB)",
-         "deltas on disk (MB)"], mem_rows)
+        ["deltas published", "RSS per worker (MB)", "USS (MB)", "of which private dirty (MB)",
+         "PSS (MB)", "deltas on disk (MB)"], mem_rows)
     (REPO / "benchmarks" / "results" / "fresh.md").write_text(text, encoding="utf-8")
     print(text)
     if args.soak:

@@ -47,12 +47,13 @@ def _served(model: Model) -> dict[str, list[tuple[str, float, float]]]:
                   None if model.affinity is None else np.asarray(model.affinity))
 
 
-def _rebuild(model_a: Model, docs: list[dict[str, Any]]) -> dict[str, list]:
+def _rebuild(model_a: Model, docs: list[dict[str, Any]], hub_penalty: float = 0.5
+             ) -> dict[str, list]:
     vec = model_a.vectorizer
     matrix = vec.transform([text_doc(_article(d).to_json()) for d in docs])
     published = np.array([d.get("status", "published") == "published" for d in docs])
     nb, sc = index.build_candidates(matrix, 10, candidates_mask=published)
-    aff = index.neighbourhood_affinity(matrix, nb, sc, size=5)
+    aff = index.neighbourhood_affinity(matrix, nb, sc, size=5, hub_penalty=hub_penalty)
     return _lists([d["id"] for d in docs], nb, sc, aff)
 
 
@@ -128,3 +129,22 @@ def test_resending_the_same_article_changes_nothing(trained) -> None:
     result = apply_changes(store, {corpus_a[9]["id"]: _article(corpus_a[9])})
     assert result.unchanged == [corpus_a[9]["id"]] and result.version == before
     assert store.published() == before
+
+
+def test_a_strong_hub_penalty_clips_entries_and_still_equals_a_rebuild(tmp_path: Path) -> None:
+    # Entries clipped at the floor have no raw value to swap a hub term in: they are scored
+    # afresh (fresh/affinity.py). A strong penalty makes them common.
+    params = {"index": {"top_k": 10, "neighbourhood": 5, "hub_penalty": 3.0}}
+    corpus_a = make_articles(160, seed=3)
+    train(write_jsonl(tmp_path / "a.jsonl", corpus_a), tmp_path / "models", params)
+    store = ModelStore(tmp_path / "models")
+    model_a = load_model(store, store.published())
+    assert (np.asarray(model_a.affinity) <= 1e-3 * np.asarray(model_a.scores) + 1e-9).mean() > .1
+    new = make_articles(12, seed=11, start=1000)
+    removed = [corpus_a[i]["id"] for i in (1, 40, 90)]
+    for doc in new[:6]:
+        apply_changes(store, {doc["id"]: _article(doc)})
+    apply_changes(store, dict.fromkeys(removed))
+    apply_changes(store, {d["id"]: _article(d) for d in new[6:]})
+    docs = [d for d in corpus_a if d["id"] not in removed] + new
+    _compare(_served(load_model(store, store.published())), _rebuild(model_a, docs, 3.0))

@@ -7,6 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from recommender.artefact import format as fmt
@@ -90,3 +91,29 @@ def test_a_worker_reuses_the_base_it_holds(models_dir: Path) -> None:
     second = holder.get()
     assert second.base is base and second.segments[0] is first.segments[0]
     assert {"rover-1", "rover-2"} <= set(second.row_of)
+
+
+def test_a_row_overlay_indexes_as_the_composed_table() -> None:
+    from recommender.artefact.overlay import LayeredIds, RowOverlay
+
+    rng = np.random.default_rng(0)
+    base = rng.integers(-1, 30, size=(20, 4)).astype(np.int32)
+    first = (np.array([3, 7]), rng.integers(0, 30, size=(2, 4)))
+    second = (np.array([7, 20, 21]), rng.integers(0, 30, size=(3, 4)))  # 7 again; 2 appended
+    table = RowOverlay.build(base, 22, [first, second])
+    want = np.concatenate([base, np.zeros((2, 4), dtype=np.int32)])
+    for rows, values in (first, second):
+        want[rows] = values
+    assert np.array_equal(np.asarray(table), want) and table.shape == want.shape
+    rows = np.array([[0, 7], [21, 3]])
+    assert np.array_equal(table[rows], want[rows])
+    assert np.array_equal(table[rows, np.array([[1, 2], [3, 0]])],
+                          want[rows, np.array([[1, 2], [3, 0]])])
+    assert np.array_equal(table[7], want[7]) and np.array_equal(table[-1], want[-1])
+    assert np.array_equal(table[2:9], want[2:9]) and np.array_equal(table.column(2), want[:, 2])
+    mask = np.zeros(31, dtype=bool)
+    mask[[5, 11]] = True
+    assert np.array_equal(table.holding(mask), mask[want].any(axis=1))
+    ids = LayeredIds({"a": 0, "b": 1, "c": 2}, {"b": -1, "c": 5, "d": 6})
+    assert dict(ids) == {"a": 0, "c": 5, "d": 6} and len(ids) == 3
+    assert "b" not in ids and ids.get("b") is None and ids["c"] == 5

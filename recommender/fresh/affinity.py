@@ -5,8 +5,10 @@
 with ``hub(c)`` the mean of ``c``'s first ``HUB_K`` scores. A list the fold rewrote (and each
 appended row's) is recomputed on a sub-problem holding only those rows and their candidates.
 A list it did not rewrite changes only where it holds a row whose hub moved: there the hub
-term is swapped in place (``old + p * hub_old - p * hub_new``), and a list with such an entry
-clipped at the floor (its raw value unknown) is recomputed instead.
+term is swapped in place (``old + p * hub_old - p * hub_new``); an entry clipped at the floor
+(its raw value unknown) is scored afresh against the list's centroid, which did not change.
+A rewritten list whose first ``neighbourhood`` entries are unchanged is handled the same way,
+scoring only the entries it gained; only the others are recomputed whole.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from recommender.index import local as index
 
 HUB_K = 10  # index.neighbourhood_affinity's default hub_k, which training uses
 FLOOR = np.float32(1e-3)  # index.neighbourhood_affinity's floor, a share of the cosine
+MAX_CELLS = 8_000_000  # largest dense block of centroid x candidate scores
 
 
 class Lists(Protocol):
@@ -122,39 +125,114 @@ def rescore(model: Model, rows_in: LayeredRows, work: Lists, new_nb: np.ndarray,
     # A row's hub is the mean of its first HUB_K scores: where those moved, each list
     # holding the row reads a new hub. (An appended row is only held by rewritten lists.)
     moved = changed[(work.sc[:, :HUB_K] != before[:, :HUB_K]).any(axis=1)]
+    hubs = _HubSwap(model, work, moved, np.float32(params.get("hub_penalty", 0.5)))
     mask = np.zeros(n0 + m + 1, dtype=bool)  # the lists may hold appended rows; -1: last
     mask[moved] = True
     holders = np.flatnonzero(work.holding(mask) & ~dead)
     holders = holders[~np.isin(holders, changed)]
-    swapped, clipped = _swap_hub(model, work, holders, moved, params)
-    wanted = np.concatenate([np.union1d(changed, holders[clipped]), n0 + np.arange(m)])
+    assert model.affinity is not None
+    cand = np.asarray(model.neighbors[holders])
+    scores = np.asarray(model.scores[holders], dtype=np.float32)
+    swapped, redo = hubs.swap(cand, scores, np.array(model.affinity[holders],
+                                                     dtype=np.float32))
+    if redo.any():  # the list is unchanged, so is its centroid: score just those entries
+        swapped[redo] = _gained(params, rows_in, work, new_nb, new_sc, vectors, cand,
+                                scores, redo)
+    kept, kept_aff = _same_centroid(model, params, rows_in, work, new_nb, new_sc, vectors,
+                                    hubs)
+    wanted = np.concatenate([changed[~kept], n0 + np.arange(m)])
     got = _recompute(params, rows_in, work, new_nb, new_sc, vectors, wanted)
     n_old = len(wanted) - m
-    rows = np.concatenate([wanted[:n_old], holders[~clipped]])
-    values = np.concatenate([got[:n_old], swapped[~clipped]])
+    rows = np.concatenate([wanted[:n_old], holders, changed[kept]])
+    values = np.concatenate([got[:n_old], swapped, kept_aff])
     order = np.argsort(rows, kind="stable")
     return rows[order], values[order], got[n_old:]
 
 
-def _swap_hub(model: Model, work: Lists, holders: np.ndarray, moved: np.ndarray,
-              params: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-    """The unchanged lists holding a moved row, with its hub term swapped; and which of
-    them hold such an entry clipped at the floor (to recompute)."""
-    k = work.nb.shape[1]
-    if not len(holders):
-        return np.zeros((0, k), dtype=np.float32), np.zeros(0, dtype=bool)
+class _HubSwap:
+    """Swapping the hub term of entries whose candidate's hub moved."""
+
+    def __init__(self, model: Model, work: Lists, moved: np.ndarray, penalty: np.float32):
+        self.moved, self.p = moved, penalty
+        self.old = _hub(np.asarray(model.scores[moved], dtype=np.float32),
+                        np.asarray(model.neighbors[moved]))
+        k = work.nb.shape[1]
+        self.new = _hubs(work, np.zeros((0, k), np.int32), np.zeros((0, k), np.float32), moved)
+
+    def swap(self, cand: np.ndarray, scores: np.ndarray, aff: np.ndarray,
+             known: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``aff`` (the old affinity of these (row, candidate) pairs, where ``known``) with
+        moved candidates' hub terms swapped, in place; and the entries of those that were
+        clipped at the floor, whose raw value is unknown (to score afresh)."""
+        if not len(self.moved) or not len(cand):
+            return aff, np.zeros(cand.shape, dtype=bool)
+        at = np.minimum(np.searchsorted(self.moved, cand), len(self.moved) - 1)
+        hit = (cand >= 0) & (self.moved[at] == cand)
+        if known is not None:
+            hit &= known
+        floor = FLOOR * scores
+        clipped = hit & (aff <= floor)
+        raw = aff + self.p * self.old[at]
+        aff[hit] = np.maximum(raw - self.p * self.new[at], floor)[hit]
+        return aff, clipped
+
+
+def _same_centroid(model: Model, params: dict[str, Any], rows_in: LayeredRows, work: Lists,
+                   new_nb: np.ndarray, new_sc: np.ndarray, vectors: sp.csr_matrix,
+                   hubs: _HubSwap) -> tuple[np.ndarray, np.ndarray]:
+    """Rewritten lists whose first ``neighbourhood`` entries did not change keep their
+    centroid: an entry they held keeps its affinity (hub swapped if it moved), and only
+    the entries they gained (or whose old value was clipped) are scored against the
+    centroid. (Which rewritten rows were handled so, and their affinity.)"""
+    size = int(params["neighbourhood"])
     assert model.affinity is not None
-    cand = np.asarray(model.neighbors[holders])
-    scores = np.asarray(model.scores[holders], dtype=np.float32)
-    aff = np.array(model.affinity[holders], dtype=np.float32)
+    before = np.asarray(model.neighbors[work.rows])
+    kept = (work.nb[:, :size] == before[:, :size]).all(axis=1)
+    rows = np.flatnonzero(kept)
+    cand, scores = work.nb[rows], work.sc[rows]
+    old_aff = np.asarray(model.affinity[work.rows[rows]], dtype=np.float32)
+    aff = np.zeros(cand.shape, dtype=np.float32)
+    known = np.zeros(cand.shape, dtype=bool)
+    for part in np.array_split(np.arange(len(rows)), max(1, len(rows) // 2000)):
+        same = cand[part][:, :, None] == before[rows[part]][:, None, :]
+        known[part] = same.any(axis=2) & (cand[part] >= 0)
+        aff[part] = np.take_along_axis(old_aff[part], same.argmax(axis=2), axis=1)
+    aff, clipped = hubs.swap(cand, scores, aff, known)
+    gained = ((cand >= 0) & ~known) | clipped
+    if gained.any():
+        aff[gained] = _gained(params, rows_in, work, new_nb, new_sc, vectors, cand, scores,
+                              gained)
+    return kept, np.where(cand >= 0, aff, 0.0).astype(np.float32)
+
+
+def _gained(params: dict[str, Any], rows_in: LayeredRows, work: Lists, new_nb: np.ndarray,
+            new_sc: np.ndarray, vectors: sp.csr_matrix, cand: np.ndarray, scores: np.ndarray,
+            gained: np.ndarray) -> np.ndarray:
+    """Affinity of the ``gained`` entries of lists ``cand``: cos + weight * (centroid of
+    the list's top ``neighbourhood``) . candidate - hub term, as training computes it."""
+    size = int(params["neighbourhood"])
+    top = cand[:, :size]
+    has = top >= 0
+    targets = np.unique(cand[gained])
+    matrix, pos = _sub_matrix(rows_in, vectors, targets, top[has])
+    counts = has.sum(axis=1)
+    adj = sp.csr_matrix((np.repeat(1.0 / np.maximum(counts, 1), counts).astype(np.float32),
+                         (np.repeat(np.arange(len(cand)), counts), pos[top[has]])),
+                        shape=(len(cand), matrix.shape[0]))
+    target_t = sp.csr_matrix(matrix[: len(targets)].T, dtype=np.float32)
+    r, j = np.nonzero(gained)
+    at = np.searchsorted(targets, cand[r, j])
+    expansion = np.empty(len(r), dtype=np.float32)
+    step = max(1, MAX_CELLS // max(1, len(targets)))
+    for start in range(0, len(cand), step):  # the dense block stays bounded
+        stop = min(len(cand), start + step)
+        dense = np.empty((stop - start, len(targets)), dtype=np.float32)
+        index.block_scores(sp.csr_matrix(adj[start:stop] @ matrix, dtype=np.float32),
+                           target_t, dense)
+        sel = (r >= start) & (r < stop)
+        expansion[sel] = dense[r[sel] - start, at[sel]]
+    hub = _hubs(work, new_nb, new_sc, cand[r, j])
+    weight = np.float32(params.get("neighbourhood_weight", 1.0))
     p = np.float32(params.get("hub_penalty", 0.5))
-    at = np.minimum(np.searchsorted(moved, cand), len(moved) - 1)
-    hit = (cand >= 0) & (moved[at] == cand)
-    hub_old = _hub(np.asarray(model.scores[moved], dtype=np.float32),
-                   np.asarray(model.neighbors[moved]))
-    hub_new = _hubs(work, np.zeros((0, k), np.int32), np.zeros((0, k), np.float32), moved)
-    floor = FLOOR * scores
-    clipped = (hit & (aff <= floor)).any(axis=1)
-    raw = aff + p * hub_old[at]
-    aff[hit] = np.maximum(raw - p * hub_new[at], floor)[hit]
-    return aff, clipped
+    s = scores[r, j]
+    return np.maximum(s + weight * expansion - p * hub, FLOOR * s).astype(np.float32)

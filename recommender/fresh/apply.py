@@ -35,11 +35,14 @@ class ApplyResult:
     missing: list[str] = field(default_factory=list)
     bytes_written: int = 0
     seconds: float = 0.0
+    # The writing thread's CPU time: what the change costs whatever else the machine runs.
+    cpu_seconds: float = 0.0
 
     def as_json(self) -> dict[str, Any]:
         return {"version": self.version, "parent": self.parent, "upserted": self.upserted,
                 "removed": self.removed, "unchanged": self.unchanged, "missing": self.missing,
-                "bytes_written": self.bytes_written, "seconds": round(self.seconds, 4)}
+                "bytes_written": self.bytes_written, "seconds": round(self.seconds, 4),
+                "cpu_seconds": round(self.cpu_seconds, 4)}
 
 
 def _now_iso() -> str:
@@ -72,6 +75,7 @@ def delta_manifest(parent: Model, folded: FoldResult) -> dict[str, Any]:
 
 def _fold_and_publish(store: ModelStore, parent: Model, changes: Mapping[str, Article | None],
                       started: float, *, record: bool = True) -> ApplyResult:
+    cpu = time.thread_time()
     folded = fold(parent, changes)
     result = ApplyResult(version=parent.version, parent=parent.version,
                          upserted=folded.upserted, removed=folded.removed,
@@ -86,6 +90,7 @@ def _fold_and_publish(store: ModelStore, parent: Model, changes: Mapping[str, Ar
         result.version = path.name
         result.bytes_written = sum(f.stat().st_size for f in path.iterdir())
     result.seconds = time.monotonic() - started
+    result.cpu_seconds = time.thread_time() - cpu
     return result
 
 

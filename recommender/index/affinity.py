@@ -32,8 +32,8 @@ def neighbourhood_affinity(
     other close neighbours is on the same subject, one that matches a single stray term is
     not. The hub term (as in CSLS) discounts articles that are close to everything, which
     would otherwise fill every list and cost catalogue coverage. The cosine itself stays
-    the displayed score; this only orders candidates. ``scored_rows``: score only
-    the first ``scored_rows`` lists (the fold-in's sub-problem, whose other rows lend their vectors and lists).
+    the displayed score; this only orders candidates. ``scored_rows``: score only the
+    first ``scored_rows`` lists (the fold-in's sub-problem: the other rows lend vectors).
     """
     n, k = neighbors.shape
     valid = neighbors >= 0
