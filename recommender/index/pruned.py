@@ -49,9 +49,11 @@ def choose_df_cut(df: np.ndarray, n_rows: int, budget: float = DEFAULT_BUDGET) -
 
 
 # Above this share of the exact product (sum of df^2) in the rare terms, pruning saves too
-# little to beat the exact search's dense blocks (Reuters: 80% rare, 1.5x slower pruned),
-# and the exact search gives the same lists, so it is used instead.
-MAX_RARE_SHARE = 0.5
+# little to beat the exact search's dense blocks, whose multiply-adds are several times
+# cheaper than the inverted index's scattered ones (Reuters, 80% rare: 1.5x slower pruned;
+# 20k synthetic in `bench_build --train`: 2.7x slower than sparse_dot_topn; 100k, 6% rare:
+# 2-3x faster), and the exact search gives the exact lists, so it is used instead.
+MAX_RARE_SHARE = 0.2
 
 
 def rare_share(matrix: sp.csr_matrix, budget: float = DEFAULT_BUDGET) -> float:
