@@ -4,6 +4,12 @@ the same TF-IDF matrices, top-50, median of N runs.
 
     python -m benchmarks.bench_build [--sizes 10000,100000] [--repeat 3] [--real]
                                      [--slow-limit 50000]
+    python -m benchmarks.bench_build --train 100000 [--repeat 1]
+
+``--train N`` times ``recommender train`` end to end (read, vectorize, candidates, affinity,
+write) on N synthetic articles against the build a user would write (read the JSON lines,
+``TfidfVectorizer()`` on title and body, exact sparse_dot_topn top-50), each in a fresh
+process, and writes benchmarks/results/train.md with the stages of ours.
 
 Writes benchmarks/results/build.md. Each run is a fresh (spawned) process, so "peak MB" is
 the run's own peak resident memory (sampled every 10 ms) above what it held before the
@@ -15,6 +21,7 @@ skipped above ``--slow-limit`` rows.
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing as mp
 import os
 import platform
@@ -160,6 +167,104 @@ def _matrix(label: str, docs: Callable[[], list[dict[str, Any]]],
     return X
 
 
+def _write_corpus(n: int, path: Path) -> None:
+    with path.open("w", encoding="utf-8") as fh:
+        for i, doc in enumerate(synthetic_docs(n)):
+            fh.write(json.dumps(dict(doc, id=f"s{i}", section=f"sec{i % 10}",
+                                     published_at=f"2026-{1 + i % 12:02d}-{1 + i % 28:02d}"))
+                     + "\n")
+
+
+def reference_build(corpus: Path) -> dict[str, float]:
+    """What a user would write: TF-IDF on title + body, exact top-50 by sparse_dot_topn."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sparse_dot_topn import sp_matmul_topn
+
+    # Imported before the clock, as ours is.
+    marks = {"start": time.perf_counter()}
+    with corpus.open(encoding="utf-8") as fh:
+        texts = [f"{r['title']} {r['body']}" for r in map(json.loads, fh)]
+    X = sp.csr_matrix(TfidfVectorizer(dtype=np.float32).fit_transform(texts))
+    marks["vectorized"] = time.perf_counter()
+    sp_matmul_topn(X, sp.csr_matrix(X.T), top_n=K + 1, threshold=0.0, n_threads=2, sort=True)
+    marks["searched"] = time.perf_counter()
+    return {"vectorize": marks["vectorized"] - marks["start"],
+            "search": marks["searched"] - marks["vectorized"]}
+
+
+def ours_train(corpus: Path) -> dict[str, float]:
+    """``recommender train`` as the CLI runs it; stages from its progress messages."""
+    import tempfile
+
+    from recommender.build.train import train
+    from recommender.corpus.language import detect_language
+
+    detect_language("warm up the language model before the clock")
+    marks: list[tuple[float, str]] = [(time.perf_counter(), "start")]
+
+    def echo(msg: str) -> None:
+        marks.append((time.perf_counter(), msg))
+
+    with tempfile.TemporaryDirectory() as models:
+        train(corpus, models, {}, echo=echo)
+        marks.append((time.perf_counter(), "end"))
+
+    def at(prefix: str) -> float:
+        return next(t for t, msg in marks if msg.startswith(prefix))
+
+    return {"read + vectorize": at("vocabulary:") - at("start"),
+            "search": at("scoring neighbourhoods") - at("vocabulary:"),
+            "affinity + write": at("end") - at("scoring neighbourhoods")}
+
+
+def _train_child(name: str, corpus: Path, queue: Any) -> None:
+    _warm_up()
+    base = _rss_mb()
+    peak = [base]
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(0.05):
+            peak[0] = max(peak[0], _rss_mb())
+
+    threading.Thread(target=sample, daemon=True).start()
+    stages = (ours_train if name == "ours" else reference_build)(corpus)
+    stop.set()
+    queue.put((stages, max(peak[0], _rss_mb()) - base))
+
+
+def train_table(n: int, repeat: int) -> str:
+    import tempfile
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus = Path(tmp, "corpus.jsonl")
+        _write_corpus(n, corpus)
+        results: dict[str, list[tuple[dict[str, float], float]]] = {"ours": [], "reference": []}
+        for _ in range(repeat):  # alternate, so both see the same machine
+            for name in results:
+                ctx = mp.get_context("spawn")
+                queue = ctx.Queue()
+                proc = ctx.Process(target=_train_child, args=(name, corpus, queue))
+                proc.start()
+                results[name].append(queue.get())
+                proc.join()
+                print(name, results[name][-1], flush=True)
+    totals = {name: statistics.median(sum(s.values()) for s, _ in runs)
+              for name, runs in results.items()}
+    for name, runs in results.items():
+        stages = "; ".join(f"{k} {statistics.median(s[k] for s, _ in runs):.0f} s"
+                           for k in runs[0][0])
+        rows.append([n, name, f"{totals[name]:.0f}",
+                     f"{totals[name] / totals['reference']:.2f}x",
+                     f"{statistics.median(m for _, m in runs):.0f}", stages])
+    return write_table("train.md", f"Train end to end, {n} synthetic articles, median of {repeat}",
+                       ["articles", "build", "seconds", "vs reference", "peak MB", "stages"],
+                       rows, f"Command: `python -m benchmarks.bench_build --train {n} "
+                             f"--repeat {repeat}`; load average at start "
+                             f"{os.getloadavg()[0]:.1f}, {os.cpu_count()} CPUs.")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--sizes", default="10000,100000")
@@ -167,7 +272,14 @@ def main() -> None:
     ap.add_argument("--real", action="store_true", help="also the corpora in ../shared/datasets")
     ap.add_argument("--slow-limit", type=int, default=50_000)
     ap.add_argument("--matrix-cache", help="keep vectorized matrices here as .npz between runs")
+    ap.add_argument("--train", type=int, metavar="N",
+                    help="time `recommender train` on N synthetic articles against the "
+                         "reference build instead")
     args = ap.parse_args()
+    if args.train:
+        _warm_up()
+        print(train_table(args.train, args.repeat))
+        return
     note = environment(args)
     _warm_up()  # compile (or load numba's cache) once before the spawned runs
     corpora: list[tuple[str, Callable[[], list[dict[str, Any]]]]] = [

@@ -116,3 +116,41 @@ def test_hub_penalty_discounts_articles_close_to_everything():
     pen = neighbourhood_affinity(X, nb, sc, size=1, weight=0.0, hub_penalty=1.0)
     row = dict(zip(nb[0].tolist(), (plain[0] - pen[0]).tolist(), strict=True))
     assert row[3] > row[4]  # the hub loses more than the specific neighbour
+
+
+def _dense_block_expansion(X: sp.csr_matrix, nb: np.ndarray, size: int) -> np.ndarray:
+    """Centroid . candidate as the dense block product computed it before the kernel."""
+    from recommender.index.blocks import block_scores
+
+    out = np.zeros(nb.shape, dtype=np.float32)
+    for start in range(0, len(nb), 16):
+        top, cands = nb[start:start + 16, :size], nb[start:start + 16]
+        has, ok = top >= 0, cands >= 0
+        counts = has.sum(axis=1)
+        adj = sp.csr_matrix((np.repeat(1.0 / np.maximum(counts, 1), counts).astype(np.float32),
+                             (np.repeat(np.arange(len(top)), counts), top[has])),
+                            shape=(len(top), X.shape[0]))
+        cent = sp.csr_matrix(adj @ X, dtype=np.float32)
+        union = np.unique(cands[ok])
+        dense = block_scores(cent, sp.csr_matrix(X[union].T, dtype=np.float32),
+                             np.empty((len(top), len(union)), dtype=np.float32))
+        pos = np.searchsorted(union, np.where(ok, cands, union[0]))
+        out[start:start + 16] = np.where(ok, np.take_along_axis(dense, pos, axis=1), 0.0)
+    return out
+
+
+def test_affinity_kernel_adds_in_the_dense_products_order():
+    """Per-pair dot products, the same float32 bits as the block product they replaced
+    (a retrained model's affinity file stays byte-identical)."""
+    from recommender.index.local import neighbourhood_affinity
+
+    X = sp.random(300, 2000, density=0.02, format="csr", dtype=np.float32, random_state=4)
+    X = sp.csr_matrix(normalize(X))
+    nb, sc = build_candidates(X, 12)
+    nb[5, 8:] = -1  # a short list
+    sc[5, 8:] = 0.0
+    got = neighbourhood_affinity(X, nb, sc, size=6, weight=1.0, hub_penalty=0.0)
+    expected = sc + _dense_block_expansion(X, nb, 6)
+    valid = nb >= 0
+    expected = np.where(valid, np.maximum(np.where(valid, expected, 0), 1e-3 * sc), 0)
+    assert got.tobytes() == expected.astype(np.float32).tobytes()

@@ -89,3 +89,19 @@ def test_exact_method_is_the_exact_search(synthetic):
     assert np.array_equal(a, b) and np.array_equal(sa, sb)
     with pytest.raises(ValueError, match="unknown index method"):
         index.build_candidates(synthetic, 10, method="approx")
+
+
+def test_default_is_pruned_and_falls_back_to_exact_where_little_is_rare(synthetic, sample):
+    assert index.DEFAULT_METHOD == "pruned"
+    # The sample corpus is small: its rare terms carry most of the product.
+    assert pruned.rare_share(sample) > pruned.MAX_RARE_SHARE
+    got = index.build_candidates(sample, 10)
+    ref = exact.build_candidates(sample, 10)
+    assert np.array_equal(got[0], ref[0]) and got[1].tobytes() == ref[1].tobytes()
+    # With a budget far below its product, the synthetic corpus is searched pruned.
+    df = np.bincount(synthetic.indices, minlength=synthetic.shape[1]).astype(float)
+    budget = 0.05 * float((df ** 2).sum()) / synthetic.shape[0]
+    assert pruned.rare_share(synthetic, budget) <= pruned.MAX_RARE_SHARE
+    got, _ = index.build_candidates(synthetic, 50, budget=budget)
+    ref, _ = exact.build_candidates(synthetic, 50)
+    assert recall(ref, got, 10) >= 0.99

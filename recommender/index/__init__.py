@@ -1,7 +1,8 @@
 """Index stage: every article's top-K candidates and their neighbourhood affinity.
 
 :func:`build_candidates` picks the search: ``"exact"`` (every pair, chunked dense blocks)
-or ``"pruned"`` (candidates from the rarer terms, exact re-rank; ``pruned.py``), locally or
+or ``"pruned"`` (the default: candidates from the rarer terms, exact re-rank; ``pruned.py``;
+the exact search where the rare terms carry most of the product anyway), locally or
 on a Dask cluster (``scheduler="tcp://host:8786"``). The compiled search and Dask are
 imported only when used, so serving never loads them.
 """
@@ -19,7 +20,7 @@ from recommender.index.progress import ProgressFn
 __all__ = ["DEFAULT_METHOD", "METHODS", "SchedulerError", "build_candidates"]
 
 METHODS = ("exact", "pruned")
-DEFAULT_METHOD = "exact"
+DEFAULT_METHOD = "pruned"
 
 
 def build_candidates(
@@ -36,6 +37,12 @@ def build_candidates(
     """Top-k most similar rows for every row (self excluded): ``(neighbors, scores)``."""
     if method not in METHODS:
         raise ValueError(f"unknown index method {method!r} (known: {', '.join(METHODS)})")
+    if method == "pruned" and pruned_options.get("df_cut") is None:
+        from recommender.index import pruned
+
+        budget = pruned_options.get("budget", pruned.DEFAULT_BUDGET)
+        if pruned.rare_share(sp.csr_matrix(matrix), budget) > pruned.MAX_RARE_SHARE:
+            method = "exact"  # little to prune (small or short-text corpora): same lists
     if scheduler:
         from recommender.index import dask
 

@@ -87,6 +87,45 @@ def _sort_best_first(keys: np.ndarray, ids: np.ndarray, m: int) -> None:
         ids[pos] = idx
 
 
+@nb.njit(inline="always")
+def _accumulate(i: int, r_ptr: np.ndarray, r_ind: np.ndarray, r_dat: np.ndarray,
+                p_ptr: np.ndarray, p_ind: np.ndarray, p_dat: np.ndarray,
+                acc: np.ndarray, touched: np.ndarray) -> int:
+    """Row i's rare-term dot products into ``acc``; returns how many rows it touched.
+
+    A touched row's sum starts at a tiny positive value, so ``acc[y] == 0`` means "not yet
+    touched" without a second array (far below float32 resolution of any real cosine).
+    """
+    m = 0
+    for a in range(r_ptr[i], r_ptr[i + 1]):
+        term = r_ind[a]
+        x = r_dat[a]
+        for b in range(p_ptr[term], p_ptr[term + 1]):
+            y = p_ind[b]
+            if acc[y] == 0.0:
+                touched[m] = y
+                m += 1
+                acc[y] = np.float32(1e-30)
+            acc[y] += x * p_dat[b]
+    return m
+
+
+@nb.njit(inline="always")
+def _gather_keys(i: int, touched: np.ndarray, m: int, acc: np.ndarray, f_norm: np.ndarray,
+                 scale: np.float32, floor: np.float32, keys: np.ndarray,
+                 ids: np.ndarray) -> int:
+    """The touched rows (row i aside) whose candidate key reaches ``floor``."""
+    kept = 0
+    for t in range(m):
+        y = touched[t]
+        key = acc[y] + scale * f_norm[y]
+        if y != i and key >= floor:
+            keys[kept] = key
+            ids[kept] = y
+            kept += 1
+    return kept
+
+
 @nb.njit(parallel=True, cache=True)
 def search_rows(rows: np.ndarray, r_ptr: np.ndarray, r_ind: np.ndarray, r_dat: np.ndarray,
                 p_ptr: np.ndarray, p_ind: np.ndarray, p_dat: np.ndarray,
@@ -98,6 +137,11 @@ def search_rows(rows: np.ndarray, r_ptr: np.ndarray, r_ind: np.ndarray, r_dat: n
     rows, allowed rows only), keep the best ``n_candidates`` by rare score plus
     ``alpha * |f_i| |f_y|`` (the expected frequent-term part), re-score them exactly with the
     frequent-term vectors ``f_*`` and keep the best k. Output row j belongs to ``rows[j]``.
+
+    The candidate cut is found among the keys above a guess (the previous row's cut, a
+    little lower) and by a full selection only when fewer than ``n_candidates`` clear it:
+    the set is the best ``n_candidates`` either way, so a row's result never depends on
+    its neighbours in the chunk.
     """
     n = f_norm.shape[0]
     n_rows = rows.shape[0]
@@ -105,9 +149,9 @@ def search_rows(rows: np.ndarray, r_ptr: np.ndarray, r_ind: np.ndarray, r_dat: n
     per = (n_rows + n_chunks - 1) // max(n_chunks, 1)
     for chunk in nb.prange(n_chunks):
         acc = np.zeros(n, np.float32)
-        seen = np.zeros(n, np.bool_)
         touched = np.empty(n, np.int32)
         keys = np.empty(n, np.float32)
+        ids = np.empty(n, np.int32)
         work = np.empty(n, np.float32)
         dense_f = np.zeros(n_freq_terms, np.float32)
         cand = np.empty(n_candidates, np.int32)
@@ -115,37 +159,26 @@ def search_rows(rows: np.ndarray, r_ptr: np.ndarray, r_ind: np.ndarray, r_dat: n
         pos = np.empty(n_candidates, np.int64)
         best = np.empty(k, np.int32)
         best_sc = np.empty(k, np.float32)
+        guess = np.float32(0.0)
         for j in range(chunk * per, min(n_rows, (chunk + 1) * per)):
             i = rows[j]
-            m = 0
-            for a in range(r_ptr[i], r_ptr[i + 1]):
-                term = r_ind[a]
-                x = r_dat[a]
-                for b in range(p_ptr[term], p_ptr[term + 1]):
-                    y = p_ind[b]
-                    if not seen[y]:
-                        seen[y] = True
-                        touched[m] = y
-                        m += 1
-                    acc[y] += x * p_dat[b]
+            m = _accumulate(i, r_ptr, r_ind, r_dat, p_ptr, p_ind, p_dat, acc, touched)
             scale = alpha * f_norm[i]
-            kept = 0
-            for t in range(m):
-                y = touched[t]
-                if y != i:
-                    keys[kept] = acc[y] + scale * f_norm[y]
-                    touched[kept] = y
-                    kept += 1
-                else:
-                    seen[y] = False
-                    acc[y] = 0.0
-            size = _select(keys, touched, kept, n_candidates, work, pos)
+            kept = _gather_keys(i, touched, m, acc, f_norm, scale, guess, keys, ids)
+            if kept < n_candidates and guess > 0.0:
+                kept = _gather_keys(i, touched, m, acc, f_norm, scale, np.float32(-np.inf),
+                                    keys, ids)
+            size = _select(keys, ids, kept, n_candidates, work, pos)
+            cut = np.float32(np.inf)
+            for c in range(size):
+                cand[c] = ids[pos[c]]
+                cut = min(cut, keys[pos[c]])
+            guess = np.float32(0.9) * cut if size == n_candidates else np.float32(0.0)
             for a in range(f_ptr[i], f_ptr[i + 1]):
                 dense_f[f_ind[a]] = f_dat[a]
             for c in range(size):
-                y = touched[pos[c]]
-                cand[c] = y
-                s = acc[y]
+                y = cand[c]
+                s = acc[y] - np.float32(1e-30)
                 for b in range(f_ptr[y], f_ptr[y + 1]):
                     s += dense_f[f_ind[b]] * f_dat[b]
                 exact[c] = s
@@ -159,7 +192,51 @@ def search_rows(rows: np.ndarray, r_ptr: np.ndarray, r_ind: np.ndarray, r_dat: n
                 out_sc[j, c] = best_sc[c]
             for a in range(f_ptr[i], f_ptr[i + 1]):
                 dense_f[f_ind[a]] = 0.0
-            for t in range(kept):
-                y = touched[t]
-                seen[y] = False
-                acc[y] = 0.0
+            for t in range(m):
+                acc[touched[t]] = 0.0
+
+
+@nb.njit(parallel=True, cache=True)
+def centroid_dots(c_ptr: np.ndarray, c_ind: np.ndarray, c_dat: np.ndarray,
+                  x_ptr: np.ndarray, x_ind: np.ndarray, x_dat: np.ndarray,
+                  cands: np.ndarray, n_terms: int, n_chunks: int, out: np.ndarray) -> None:
+    """``out[r, j] = centroid_r . x[cands[r, j]]`` (0 where ``cands`` is -1).
+
+    Each dot product adds its terms in the centroid's storage order, as the dense block
+    product this replaces did, so the float32 sums are the same bits; only the pairs that
+    are asked for are computed, not the block's every centroid x candidate pair.
+    """
+    n_rows, width = cands.shape
+    n_chunks = max(1, min(n_rows, n_chunks))
+    per = (n_rows + n_chunks - 1) // n_chunks
+    longest = 1
+    for r in range(n_rows):
+        longest = max(longest, c_ptr[r + 1] - c_ptr[r])
+    for chunk in nb.prange(n_chunks):
+        where = np.full(n_terms, -1, np.int32)
+        slot = np.zeros(longest, np.float32)
+        for r in range(chunk * per, min(n_rows, (chunk + 1) * per)):
+            start, stop = c_ptr[r], c_ptr[r + 1]
+            for a in range(start, stop):
+                where[c_ind[a]] = a - start
+            for j in range(width):
+                c = cands[r, j]
+                out[r, j] = 0.0
+                if c < 0:
+                    continue
+                for b in range(x_ptr[c], x_ptr[c + 1]):
+                    at = where[x_ind[b]]
+                    if at >= 0:
+                        slot[at] = x_dat[b]
+                # Over the whole centroid in its order: a term the candidate lacks adds
+                # c * 0 = +0.0, which leaves a non-negative float32 sum's bits unchanged.
+                s = np.float32(0.0)
+                for a in range(stop - start):
+                    s += c_dat[start + a] * slot[a]
+                for b in range(x_ptr[c], x_ptr[c + 1]):
+                    at = where[x_ind[b]]
+                    if at >= 0:
+                        slot[at] = 0.0
+                out[r, j] = s
+            for a in range(start, stop):
+                where[c_ind[a]] = -1

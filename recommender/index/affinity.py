@@ -6,8 +6,18 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from recommender.index.blocks import block_scores
 from recommender.index.progress import ProgressFn
+
+# Rows per block: the centroids of a block are one sparse product; the dot products are
+# computed per pair, so the block size changes no result, only the Python overhead.
+BLOCK_ROWS = 2048
+
+
+def _kernel_csr(m: sp.csr_matrix) -> sp.csr_matrix:
+    """The matrix with 64-bit index arrays (one compiled signature)."""
+    out = sp.csr_matrix(m, copy=False)
+    return sp.csr_matrix((out.data, out.indices.astype(np.int64), out.indptr.astype(np.int64)),
+                         shape=out.shape)
 
 
 def neighbourhood_affinity(
@@ -40,12 +50,14 @@ def neighbourhood_affinity(
     hub = np.where(valid[:, :hub_k], scores[:, :hub_k], 0.0).mean(axis=1).astype(np.float32)
     out = np.zeros((n, k), dtype=np.float32)
     matrix = sp.csr_matrix(matrix, dtype=np.float32)
-    # Small blocks: the product's cost per row grows with the block (its candidates' union),
-    # and at 16 rows the Python overhead per block is still small (measured on Reuters).
-    step = 16
+    import numba
+
+    from recommender.index._kernels import centroid_dots  # compiled: only when training
+
+    x = _kernel_csr(matrix)
     scored = n if scored_rows is None else min(scored_rows, n)
-    for start in range(0, scored, step):
-        stop = min(scored, start + step)
+    for start in range(0, scored, BLOCK_ROWS):
+        stop = min(scored, start + BLOCK_ROWS)
         top = neighbors[start:stop, :size]
         has = top >= 0
         counts = has.sum(axis=1)
@@ -54,17 +66,14 @@ def neighbourhood_affinity(
         weights = np.repeat(1.0 / np.maximum(counts, 1), counts).astype(np.float32)
         adj = sp.csr_matrix((weights, (rows, top[has])), shape=(stop - start, matrix.shape[0]))
         centroids = sp.csr_matrix(adj @ matrix, dtype=np.float32)
-        cands = neighbors[start:stop]
+        cands = np.ascontiguousarray(neighbors[start:stop], dtype=np.int64)
         ok = cands >= 0
-        union = np.unique(cands[ok])
-        if not len(union):
-            continue
-        # Centroid . candidate for every pair at once: one dense block over the block's
-        # candidates, then a gather.
-        dense = block_scores(centroids, sp.csr_matrix(matrix[union].T, dtype=np.float32),
-                             np.empty((stop - start, len(union)), dtype=np.float32))
-        pos = np.searchsorted(union, np.where(ok, cands, union[0]))
-        expansion = np.take_along_axis(dense, pos, axis=1)
+        # Centroid . candidate, only for the stored pairs (compiled).
+        expansion = np.empty(cands.shape, dtype=np.float32)
+        centroid_dots(centroids.indptr.astype(np.int64), centroids.indices.astype(np.int64),
+                      centroids.data, x.indptr, x.indices, x.data, cands, matrix.shape[1],
+                      2 * numba.get_num_threads(),
+                      expansion)
         block = scores[start:stop] + weight * expansion - hub_penalty * hub[np.maximum(cands, 0)]
         out[start:stop] = np.where(ok, block, 0.0)
         if progress:
