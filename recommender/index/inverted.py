@@ -28,9 +28,9 @@ from recommender.index.blocks import top_k_rows
 
 # Postings the first split may accumulate, as a share of the indexed rows.
 FIRST_BUDGET = 0.5
-# Rows re-scored at first: a multiple of k; multiplied by RESCORE_GROWTH while bounds fail.
+# Rows re-scored at first (a multiple of k), and at most after them while terms are left out.
 RESCORE_FACTOR = 8
-RESCORE_GROWTH = 4
+RESCORE_CAP = 32
 # Float slack on the bounds: partial scores are float32 sums, rows are normalised to ~1e-7.
 SLACK = 1e-4
 
@@ -148,34 +148,42 @@ def query(index: TermIndex, matrix: sp.csr_matrix, vector: sp.csr_matrix, k: int
         if split >= len(order):  # pragma: no cover - all terms essential always finishes
             raise AssertionError("the exact split did not finish")
         # theta is an exact k-th score of real rows: a lower bound of the final one.
-        split = max(split + 1, _split_under(q, index, order, theta / 2))
+        split = max(split + 1, _split_under(q, index, order, theta / 4))
+
+
+def _scored(matrix: sp.csr_matrix, column: sp.csr_matrix, rows: np.ndarray,
+            known: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """``known`` (rows, exact scores) with ``rows`` scored exactly, in row order (ties break
+    on the lower row, as in the full product)."""
+    new = np.sort(rows)
+    cand = np.concatenate([known[0], new])
+    scores = np.concatenate([known[1], _exact(matrix, new, column)])
+    order = np.argsort(cand, kind="stable")
+    return cand[order], scores[order]
 
 
 def _rescore(matrix: sp.csr_matrix, column: sp.csr_matrix, rows: np.ndarray,
              partial: np.ndarray, other_bound: float, tail: np.ndarray,
              tail_scores: np.ndarray, k: int
              ) -> tuple[bool, tuple[np.ndarray, np.ndarray], float]:
-    """Re-score the best partial rows, more while the bound allows a row left out to win."""
-    size = RESCORE_FACTOR * k
-    theta = 0.0
-    while True:
-        if size >= len(rows):
-            chosen, cut = rows, 0.0
-        else:
-            top = np.argpartition(-partial, size - 1)
-            chosen, cut = rows[top[:size]], float(np.max(partial[top[size:]]))
-        chosen = np.sort(chosen)
-        cand = np.concatenate([chosen, tail])
-        scores = np.concatenate([_exact(matrix, chosen, column), tail_scores])
-        order = np.argsort(cand, kind="stable")  # ties break on the lower row
-        cand, scores = cand[order], scores[order]
-        theta = _kth(scores, k)
-        all_rows = size >= len(rows)
-        if (all_rows and other_bound == 0.0) or cut + other_bound + SLACK < theta:
-            return True, _top(cand, scores, k), theta
-        if all_rows or other_bound + SLACK >= theta:
-            return False, (cand, scores), theta
-        size *= RESCORE_GROWTH
+    """Re-score the best partial rows, then every row the bound cannot rule out; when those
+    are too many while some terms are left out, say so (more terms are cheaper)."""
+    size = min(len(rows), RESCORE_FACTOR * k)
+    first = np.argpartition(-partial, size - 1)[:size] if size < len(rows) else np.arange(size)
+    cand, scores = _scored(matrix, column, rows[first], (tail, tail_scores))
+    theta = _kth(scores, k)
+    rest = np.ones(len(rows), dtype=bool)
+    rest[first] = False
+    # theta only rises as rows are added, so a row ruled out now stays out.
+    open_rows = rest & (partial + other_bound + SLACK >= theta)
+    count = int(np.count_nonzero(open_rows))
+    # Rows no essential term touched may still reach other_bound.
+    untouched_open = other_bound > 0.0 and other_bound + SLACK >= theta
+    if other_bound > 0.0 and (untouched_open or count > RESCORE_CAP * k):
+        return False, (cand, scores), theta
+    if count:
+        cand, scores = _scored(matrix, column, rows[open_rows], (cand, scores))
+    return True, _top(cand, scores, k), theta
 
 
 def _top(rows: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
