@@ -10,7 +10,7 @@ corpus; `wrk` (Debian package `wrk`; a bounded Python client otherwise) loads it
 exact top-k through the postings of the text's terms, index/inverted.py): a short query and
 a whole held-out article of the corpus's stories; each round's POST/GET ratio is reported
 too (median of the rounds). Then, in this process, the exact top-k itself for the same two
-texts: the postings search against the full product it replaces (median of 30 calls each).
+texts: the postings search against the full product it replaces (median of --calls each).
 Writes benchmarks/results/serve.md.
 """
 
@@ -45,7 +45,8 @@ def free_port() -> int:
 HELD_OUT = 1  # articles generated with the corpus (same stories) but not trained on
 
 
-def build_model(n: int, models: Path) -> tuple[list[str], list[dict[str, Any]]]:
+def build_model(n: int, models: Path, method: str = "exact"
+                ) -> tuple[list[str], list[dict[str, Any]]]:
     """The trained ids, and the held-out articles (unseen text on the corpus's stories)."""
     from recommender.artefact.store import ModelStore
     from recommender.build.train import train_corpus, train_params
@@ -56,11 +57,12 @@ def build_model(n: int, models: Path) -> tuple[list[str], list[dict[str, Any]]]:
                     published_at=f"2026-{1 + i % 12:02d}-{1 + i % 28:02d}")
             for i, d in enumerate(docs[:n])]
     train_corpus(Corpus(arts, [], "synthetic", "synthetic"), ModelStore(models),
-                 train_params({}))
+                 train_params({"index": {"method": method}}))
     return [a.id for a in arts], docs[n:]
 
 
-def search_times(models: Path, bodies: dict[str, dict[str, Any]]) -> dict[str, tuple[float, float]]:
+def search_times(models: Path, bodies: dict[str, dict[str, Any]], calls: int
+                 ) -> dict[str, tuple[float, float]]:
     """Per body, median ms of the postings search and of the full product, same model."""
     from recommender.artefact.load import load_model
     from recommender.artefact.store import ModelStore
@@ -74,9 +76,9 @@ def search_times(models: Path, bodies: dict[str, dict[str, Any]]) -> dict[str, t
     for name, body in bodies.items():
         vec = model.vectorize(body)
         fast, _ = median_time(lambda: inverted.query(terms, model.matrix, vec, 51,  # noqa: B023
-                                                     allowed=model.published_mask), 30)
+                                                     allowed=model.published_mask), calls)
         slow, _ = median_time(lambda: full_product(model.matrix, vec, 51,  # noqa: B023
-                                                   allowed=model.published_mask), 30)
+                                                   allowed=model.published_mask), calls)
         out[name] = (1000 * fast, 1000 * slow)
     return out
 
@@ -132,10 +134,13 @@ def main() -> None:
     ap.add_argument("--articles", type=int, default=50_000)
     ap.add_argument("--seconds", type=int, default=5)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--method", default="exact", choices=["exact", "pruned"],
+                    help="the training's candidate search (pruned: faster to build)")
+    ap.add_argument("--calls", type=int, default=30, help="in-process search calls per text")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-serve-"))
     print(f"training on {args.articles} synthetic articles ...", flush=True)
-    ids, held_out = build_model(args.articles, tmp / "models")
+    ids, held_out = build_model(args.articles, tmp / "models", args.method)
     port = free_port()
     env = {**os.environ, "RECOMMENDER_MODELS_DIR": str(tmp / "models"),
            "RECOMMENDER_BIND": f"127.0.0.1:{port}", "RECOMMENDER_WORKERS": "1",
@@ -175,7 +180,7 @@ def main() -> None:
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
-    searches = search_times(tmp / "models", texts)
+    searches = search_times(tmp / "models", texts, args.calls)
     shutil.rmtree(tmp, ignore_errors=True)
     floor = statistics.median(results["healthz"])
     labels = {"healthz": "GET /healthz (floor)",
@@ -199,7 +204,8 @@ def main() -> None:
         ["endpoint", "req/s", "share of floor", "POST/GET (median of rounds)", "ms/request"],
         rows,
         f"Client: {'wrk -t1 -c8' if use_wrk else 'Python threads'} on the same 2-core machine."
-        "\n\nThe search alone, in process (median of 30 calls):\n\n"
+        f" Candidates built by the {args.method} search."
+        f"\n\nThe search alone, in process (median of {args.calls} calls):\n\n"
         "| search | postings ms | full product ms | speed-up |\n|---|---|---|---|\n"
         + search_rows))
 
