@@ -96,7 +96,7 @@ def test_bad_parameters_are_400_naming_the_field(client, query, field, fragment)
 
 def test_post_takes_filters_explain_and_source_metadata(client) -> None:
     resp = client.post("/v1/related", json={"title": "Moon probe orbit", "limit": 3,
-                                            "explain": True, "exclude": ["space-2"],
+                                            "explain": True, "filters": {"exclude": ["space-2"]},
                                             "published_at": "2026-01-15"})
     assert resp.status_code == 200
     items = resp.get_json()["items"]

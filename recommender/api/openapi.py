@@ -87,10 +87,28 @@ SCHEMAS: dict[str, Any] = {
                     "items": {"type": "array", "items": {"$ref": "#/components/schemas/Item"}}}},
     "UnseenText": {"type": "object", "properties": {
         "title": {"type": "string"}, "body": {"type": "string"}, "teaser": {"type": "string"},
-        "section": {"type": "string"}, "tags": {"type": "array", "items": {"type": "string"}},
-        "limit": {"type": "integer"}, "id": {"type": "string"}, "url": {"type": "string"},
-        "language": {"type": "string"}, "published_at": {"type": "string"}},
-        "description": "title or body required; also the GET parameters as keys"},
+        "section": {"type": "string", "description": "the article's own section (a vector "
+                    "field, as in training); to keep only some sections: filters.section"},
+        "tags": {"type": "array", "items": {"type": "string"}},
+        "id": {"type": "string"}, "url": {"type": "string"},
+        "language": {"type": "string"}, "published_at": {"type": "string"},
+        "limit": {"type": "integer"}, "explain": {"type": ["boolean", "string"]},
+        "visitor": {"type": "string"}, "variant": {"type": "string"},
+        "policy": {"type": "string"},
+        "filters": {"$ref": "#/components/schemas/Filters"}},
+        "description": "the article's own fields (title or body required) and the options; "
+                       "the filters only inside `filters` (a filter's name at the top level "
+                       "is a 400 naming it)"},
+    "Filters": {"type": "object", "additionalProperties": False, "properties": {
+        "section": {"type": ["string", "array"], "items": {"type": "string"},
+                    "description": "only these sections"},
+        "exclude_section": {"type": ["string", "array"], "items": {"type": "string"},
+                            "description": "never these sections"},
+        "exclude": {"type": ["string", "array"], "items": {"type": "string"},
+                    "description": "never these article ids"},
+        "same_language": {"type": ["boolean", "string"]},
+        "max_age_days": {"type": "number"}, "since": {"type": "string"}},
+        "description": "the GET filters' names and values; an unknown key is a 400"},
     "Event": {"type": "object", "required": ["type", "impression_id", "article_id", "position",
                                              "ts"], "properties": {
         "type": {"type": "string", "enum": ["served", "viewed", "clicked"]},

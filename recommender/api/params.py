@@ -1,6 +1,7 @@
 """Parsing request parameters into plain values, or APIErrors that name the field and limit.
 
-Query parameters (GET) or JSON keys (POST /v1/related), all optional:
+Query parameters of GET, all optional (POST /v1/related takes the filters inside its
+``filters`` object and the rest as top-level keys: ``api/unseen``):
 
     section=a,b          only these sections        exclude_section=c   never this section
     exclude=id1,id2      never these articles       same_language=0|1   override the policy
@@ -28,7 +29,6 @@ from recommender.policy import Filters
 from recommender.serving import RelatedRequest
 
 MAX_AGE_DAYS = 36_500
-_SOURCE_META = ("id", "url", "language", "published_at")
 
 
 def parse_limit(raw: Any) -> int:
@@ -48,7 +48,8 @@ def parse_limit(raw: Any) -> int:
     return value
 
 
-def parse_flag(args: Mapping[str, Any], name: str, default: bool | None = None) -> bool | None:
+def parse_flag(args: Mapping[str, Any], name: str, default: bool | None = None,
+               prefix: str = "") -> bool | None:
     """A boolean parameter; ``default`` when it is missing or empty."""
     value = args.get(name)
     if value is None or value == "":
@@ -56,11 +57,11 @@ def parse_flag(args: Mapping[str, Any], name: str, default: bool | None = None) 
     try:
         return parse_bool(value)
     except ValueError:
-        raise APIError(400, f"{name} must be 1 or 0 ({SPELLINGS}), got {value!r}",
-                       field=name) from None
+        raise APIError(400, f"{prefix}{name} must be 1 or 0 ({SPELLINGS}), got {value!r}",
+                       field=prefix + name) from None
 
 
-def _values(args: Mapping[str, Any], name: str) -> tuple[str, ...]:
+def _values(args: Mapping[str, Any], name: str, prefix: str = "") -> tuple[str, ...]:
     """Repeated (?a=1&a=2), comma-separated (?a=1,2) and JSON lists all work."""
     raw: list[Any] = args.getlist(name) if hasattr(args, "getlist") else [args.get(name)]
     out: list[str] = []
@@ -69,12 +70,13 @@ def _values(args: Mapping[str, Any], name: str) -> tuple[str, ...]:
             continue
         for part in value if isinstance(value, list) else [value]:
             if not isinstance(part, str | int) or isinstance(part, bool):
-                raise APIError(400, f"{name} must be a string or a list of strings", field=name)
+                raise APIError(400, f"{prefix}{name} must be a string or a list of strings",
+                               field=prefix + name)
             out.extend(p.strip() for p in str(part).split(",") if p.strip())
     return tuple(out)
 
 
-def _date(args: Mapping[str, Any], name: str) -> float | None:
+def parse_date(args: Mapping[str, Any], name: str, prefix: str = "") -> float | None:
     value = args.get(name)
     if value is None or value == "":
         return None
@@ -83,11 +85,11 @@ def _date(args: Mapping[str, Any], name: str) -> float | None:
             raise ValueError
         return parse_datetime(value).timestamp()
     except ValueError:
-        raise APIError(400, f"{name} must be an ISO 8601 date such as 2026-01-31, "
-                       f"got {value!r}", field=name) from None
+        raise APIError(400, f"{prefix}{name} must be an ISO 8601 date such as 2026-01-31, "
+                       f"got {value!r}", field=prefix + name) from None
 
 
-def _max_age(args: Mapping[str, Any]) -> float | None:
+def _max_age(args: Mapping[str, Any], prefix: str = "") -> float | None:
     raw = args.get("max_age_days")
     if raw is None or raw == "":
         return None
@@ -98,32 +100,23 @@ def _max_age(args: Mapping[str, Any]) -> float | None:
         if not 0 < value <= MAX_AGE_DAYS:
             raise ValueError
     except (TypeError, ValueError):
-        raise APIError(400, f"max_age_days must be a number above 0 and at most "
-                       f"{MAX_AGE_DAYS}, got {raw!r}", field="max_age_days") from None
+        raise APIError(400, f"{prefix}max_age_days must be a number above 0 and at most "
+                       f"{MAX_AGE_DAYS}, got {raw!r}", field=prefix + "max_age_days") from None
     return value
 
 
-def parse_filters(args: Mapping[str, Any]) -> Filters:
-    return Filters(sections=_values(args, "section"),
-                   exclude_sections=_values(args, "exclude_section"),
-                   exclude_ids=_values(args, "exclude"),
-                   same_language=parse_flag(args, "same_language"),
-                   max_age_days=_max_age(args), since=_date(args, "since"))
+FILTER_NAMES = ("section", "exclude_section", "exclude", "same_language", "max_age_days",
+                "since")
 
 
-def source_meta(doc: Mapping[str, Any], args: Mapping[str, Any]) -> dict[str, Any]:
-    """What the policy may know about unseen text: its section, and id/url/language/date."""
-    meta = dict(doc)
-    for key in _SOURCE_META:
-        value = args.get(key)
-        if value is None or value == "":
-            continue
-        if not isinstance(value, str | int) or isinstance(value, bool):
-            raise APIError(400, f"{key} must be a string", field=key)
-        meta[key] = str(value)
-    if "published_at" in meta:
-        _date(meta, "published_at")
-    return meta
+def parse_filters(args: Mapping[str, Any], prefix: str = "") -> Filters:
+    """The filters among ``args``; ``prefix`` (``"filters."``) starts the field an error
+    names."""
+    return Filters(sections=_values(args, "section", prefix),
+                   exclude_sections=_values(args, "exclude_section", prefix),
+                   exclude_ids=_values(args, "exclude", prefix),
+                   same_language=parse_flag(args, "same_language", prefix=prefix),
+                   max_age_days=_max_age(args, prefix), since=parse_date(args, "since", prefix))
 
 
 def visitor(args: Mapping[str, Any]) -> str | None:
@@ -134,12 +127,15 @@ def visitor(args: Mapping[str, Any]) -> str | None:
 
 
 def related_request(args: Mapping[str, Any], *, article_id: str | None = None,
-                    doc: Mapping[str, Any] | None = None) -> RelatedRequest:
-    """The core's request from query parameters (or a JSON body) and the source."""
+                    doc: Mapping[str, Any] | None = None,
+                    source_meta: Mapping[str, Any] | None = None,
+                    filters: Filters | None = None) -> RelatedRequest:
+    """The core's request from query parameters (or a JSON body's options) and the source;
+    ``filters`` when the caller parsed them elsewhere (POST's ``filters`` object)."""
     requested = args.get("policy")
     return RelatedRequest(
-        article_id=article_id, doc=doc,
-        source_meta=source_meta(doc, args) if doc is not None else None,
+        article_id=article_id, doc=doc, source_meta=source_meta,
         limit=parse_limit(args.get("limit")), visitor=visitor(args),
         variant=args.get("variant"), policy=requested if isinstance(requested, str) else None,
-        filters=parse_filters(args), explain=bool(parse_flag(args, "explain", False)))
+        filters=parse_filters(args) if filters is None else filters,
+        explain=bool(parse_flag(args, "explain", False)))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, request
 
 from recommender.api import headers, metrics
 from recommender.api.body import json_body
 from recommender.api.errors import APIError
 from recommender.api.jsonresp import json_response
 from recommender.api.params import related_request
+from recommender.api.unseen import unseen_request
 from recommender.api.wiring import services
 from recommender.serving import related as core_related
 
@@ -37,32 +38,6 @@ def related(article_id: str) -> Response:
     return headers.related(json_response(result.payload), result)
 
 
-def _text_field(data: dict[str, Any], name: str) -> str:
-    value = data.get(name, "")
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise APIError(400, f"{name} must be a string", field=name)
-    return value
-
-
-def _unseen_doc(data: dict[str, Any]) -> dict[str, Any]:
-    doc: dict[str, Any] = {name: _text_field(data, name)
-                           for name in ("title", "teaser", "body", "section")}
-    tags = data.get("tags") or []
-    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-        raise APIError(400, "tags must be a list of strings", field="tags")
-    doc["tags"] = tags
-    cap = current_app.config["MAX_TEXT_CHARS"]
-    size = sum(len(doc[k]) for k in ("title", "teaser", "body"))
-    if size > cap:
-        raise APIError(413, f"title + teaser + body hold {size} characters; the limit is {cap}",
-                       field="body")
-    if not (doc["title"].strip() or doc["body"].strip()):
-        raise APIError(400, "title or body is required", field="title")
-    return doc
-
-
 @bp.post("/related")
 def related_text() -> Response:
     if not request.is_json:
@@ -70,7 +45,6 @@ def related_text() -> Response:
     data = json_body()
     if not isinstance(data, dict):
         raise APIError(400, "request body must be a JSON object with title and/or body")
-    doc = _unseen_doc(data)
-    result = core_related(services(), related_request(data, doc=doc))
+    result = core_related(services(), unseen_request(data))
     metrics.served(result)
     return headers.posted(json_response(result.payload), result)

@@ -23,7 +23,7 @@ from recommender.artefact.columns import ArticleColumns
 from recommender.artefact.format import ModelStoreError
 from recommender.artefact.store import ModelStore
 from recommender.common.files import atomic_write
-from recommender.index import local as index
+from recommender.index import inverted
 from recommender.vectorize import ArticleVectorizer, VectorizerError
 
 
@@ -127,6 +127,7 @@ class Model:
             published_mask = np.array(
                 [a.get("status", "published") == "published" for a in articles], dtype=bool)
         self.published_mask = published_mask
+        self._terms: inverted.TermIndex | None = None  # built on the first unseen text
 
     @classmethod
     def load(cls, store: ModelStore, version: str, *, mmap: bool = True) -> Model:
@@ -206,9 +207,22 @@ class Model:
         return self.vectorizer.transform([doc])
 
     def match(self, vector: sp.csr_matrix, k: int) -> list[Candidate]:
-        """Exact top-k published articles for a vector not in the model."""
-        idx, sc = index.query(self.matrix, vector, k, allowed=self.published_mask)
+        """Exact top-k published articles for a vector not in the model: through the postings
+        of its terms (index/inverted.py), the same list as ``index.query``'s full product."""
+        idx, sc = inverted.query(self.term_index(), self.matrix, vector, k,
+                                 allowed=self.published_mask)
         return [Candidate(int(i), float(s)) for i, s in zip(idx, sc, strict=True)]
+
+    def term_index(self) -> inverted.TermIndex:
+        """The matrix by term, built once per process; a delta version reuses its base's
+        (its appended rows are scored exactly)."""
+        if self.base is not None:
+            return self.base.term_index()
+        if self._terms is None:
+            with self._vectorizer_lock:
+                if self._terms is None:
+                    self._terms = inverted.TermIndex.of(self.matrix)
+        return self._terms
 
     def summary(self) -> dict[str, Any]:
         m = self.manifest

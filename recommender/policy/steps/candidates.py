@@ -38,7 +38,9 @@ def candidates(model: Any, cat: Catalog, cfg: PolicyConfig, source_row: int | No
         if cfg.neighbourhood and cat.affinity is not None:
             return Candidates(rows, scores, cat.affinity[source_row][keep].astype(np.float64))
         return Candidates(rows, scores, scores)
-    pool = max(int(model.neighbors.shape[1]) if model.neighbors.ndim == 2 else 0, 4 * limit)
+    # One more than a stored list: text that is an article's own finds that article first
+    # (a duplicate, left out), and still gets as many others as the article's GET.
+    pool = max(int(model.neighbors.shape[1]) if model.neighbors.ndim == 2 else 0, 4 * limit) + 1
     found = model.match(source_vector, pool)
     rows = np.array([c.row for c in found], dtype=np.int64)
     scores = np.array([c.score for c in found], dtype=np.float64)

@@ -1,0 +1,214 @@
+"""Unseen text: POST /v1/related against GET related, through a real gunicorn worker.
+
+    python -m benchmarks.bench_unseen [--articles 50000] [--seconds 5] [--repeat 3]
+
+One gunicorn sync worker (as in the field notes) serves a model trained on a synthetic
+corpus; `wrk` (Debian package `wrk`; a bounded Python client otherwise) loads it from
+127.0.0.1 only. Reported side by side in one run, medians of --repeat rounds:
+`/healthz` (Flask + gunicorn with no work: the floor), `GET /v1/articles/<id>/related`
+(lookup + ranking policy + JSON), and `POST /v1/related` for two unseen texts (vectorize +
+exact top-k through the postings of the text's terms, index/inverted.py): a short query and
+a whole held-out article of the corpus's stories; each round's POST/GET ratio is reported
+too (median of the rounds). Then, in this process, the exact top-k itself for the same two
+texts: the postings search against the full product it replaces (median of --calls each).
+Writes benchmarks/results/unseen.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import REPO, median_time, synthetic_docs, write_table
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+HELD_OUT = 1  # articles generated with the corpus (same stories) but not trained on
+
+
+def build_model(n: int, models: Path, method: str = "exact"
+                ) -> tuple[list[str], list[dict[str, Any]]]:
+    """The trained ids, and the held-out articles (unseen text on the corpus's stories)."""
+    from recommender.artefact.store import ModelStore
+    from recommender.build.train import train_corpus, train_params
+    from recommender.corpus import Article, Corpus
+
+    docs = synthetic_docs(n + HELD_OUT)
+    arts = [Article(id=f"s{i}", title=d["title"], body=d["body"], section=f"sec{i % 10}",
+                    published_at=f"2026-{1 + i % 12:02d}-{1 + i % 28:02d}")
+            for i, d in enumerate(docs[:n])]
+    train_corpus(Corpus(arts, [], "synthetic", "synthetic"), ModelStore(models),
+                 train_params({"index": {"method": method}}))
+    return [a.id for a in arts], docs[n:]
+
+
+def search_times(models: Path, bodies: dict[str, dict[str, Any]], calls: int
+                 ) -> dict[str, tuple[float, float]]:
+    """Per body, median ms of the postings search and of the full product, same model."""
+    from recommender.artefact.load import load_model
+    from recommender.artefact.store import ModelStore
+    from recommender.index import inverted
+    from recommender.index.exact import query as full_product
+
+    store = ModelStore(models)
+    model = load_model(store, store.published() or "")
+    terms = model.term_index()
+    out = {}
+    for name, body in bodies.items():
+        vec = model.vectorize(body)
+        fast, _ = median_time(lambda: inverted.query(terms, model.matrix, vec, 51,  # noqa: B023
+                                                     allowed=model.published_mask), calls)
+        slow, _ = median_time(lambda: full_product(model.matrix, vec, 51,  # noqa: B023
+                                                   allowed=model.published_mask), calls)
+        out[name] = (1000 * fast, 1000 * slow)
+    return out
+
+
+def wrk_rps(url: str, seconds: int, script: str | None = None) -> float:
+    cmd = ["wrk", "-t1", "-c8", f"-d{seconds}s"]
+    if script:
+        cmd += ["-s", script]
+    out = subprocess.run(cmd + [url], capture_output=True, text=True, timeout=seconds + 30)
+    match = re.search(r"Requests/sec:\s+([\d.]+)", out.stdout)
+    if not match:
+        raise RuntimeError(out.stdout + out.stderr)
+    return float(match.group(1))
+
+
+def python_rps(url: str, seconds: int, body: bytes | None = None) -> float:
+    stop = time.monotonic() + seconds
+    counts = [0] * 4
+
+    def worker(i: int) -> None:
+        while time.monotonic() < stop:
+            req = urllib.request.Request(url, data=body, headers={"Content-Type":
+                                                                  "application/json"})
+            urllib.request.urlopen(req, timeout=10).read()
+            counts[i] += 1
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(counts) / seconds
+
+
+def post_script(tmp: Path, name: str, body: bytes) -> str:
+    lua = tmp / f"post-{name}.lua"
+    lua.write_text('wrk.method = "POST"\nwrk.body = ' + json.dumps(body.decode())
+                   + '\nwrk.headers["Content-Type"] = "application/json"\n')
+    return str(lua)
+
+
+def wait_ready(base: str) -> None:
+    for _ in range(120):
+        try:
+            if urllib.request.urlopen(base + "/readyz", timeout=2).status == 200:
+                return
+        except OSError:
+            time.sleep(0.5)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--articles", type=int, default=50_000)
+    ap.add_argument("--seconds", type=int, default=5)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--method", default="exact", choices=["exact", "pruned"],
+                    help="the training's candidate search (pruned: faster to build)")
+    ap.add_argument("--calls", type=int, default=30, help="in-process search calls per text")
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-serve-"))
+    print(f"training on {args.articles} synthetic articles ...", flush=True)
+    ids, held_out = build_model(args.articles, tmp / "models", args.method)
+    port = free_port()
+    env = {**os.environ, "RECOMMENDER_MODELS_DIR": str(tmp / "models"),
+           "RECOMMENDER_BIND": f"127.0.0.1:{port}", "RECOMMENDER_WORKERS": "1",
+           "RECOMMENDER_THREADS": "1", "RECOMMENDER_ACCESS_LOG": "/dev/null",
+           "RECOMMENDER_LOG_LEVEL": "WARNING"}
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c",
+                             "python:recommender.api.gunicorn_config",
+                             "recommender.api:create_app()"], cwd=REPO, env=env,
+                            start_new_session=True, stdout=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    texts = {"short": {"title": "w12 w40 w77", "body": "w5 w901 w3000 w42"},
+             "article": {"title": held_out[0]["title"], "body": held_out[0]["body"]}}
+    bodies = {k: json.dumps({**v, "limit": 5}).encode() for k, v in texts.items()}
+    names = ["healthz", "related", *[f"post-{k}" for k in bodies]]
+    results: dict[str, list[float]] = {name: [] for name in names}
+    try:
+        wait_ready(base)
+        article = ids[len(ids) // 2]
+        urllib.request.urlopen(f"{base}/v1/articles/{article}/related").read()  # warm
+        for body in bodies.values():  # the first unseen text builds the term index
+            urllib.request.urlopen(urllib.request.Request(
+                base + "/v1/related", data=body,
+                headers={"Content-Type": "application/json"}), timeout=120).read()
+        use_wrk = shutil.which("wrk") is not None
+        scripts = {k: post_script(tmp, k, b) for k, b in bodies.items()}
+        for _ in range(args.repeat):
+            for name in names:
+                url = (base + "/healthz" if name == "healthz" else
+                       f"{base}/v1/articles/{article}/related" if name == "related" else
+                       base + "/v1/related")
+                key = name.removeprefix("post-")
+                if use_wrk:
+                    rps = wrk_rps(url, args.seconds, scripts.get(key))
+                else:
+                    rps = python_rps(url, args.seconds, bodies.get(key))
+                results[name].append(rps)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+    searches = search_times(tmp / "models", texts, args.calls)
+    shutil.rmtree(tmp, ignore_errors=True)
+    floor = statistics.median(results["healthz"])
+    labels = {"healthz": "GET /healthz (floor)",
+              "related": "GET /v1/articles/<id>/related (default policy)",
+              "post-short": "POST /v1/related, a 7-word query",
+              "post-article": "POST /v1/related, a whole unseen article"}
+    rows = []
+    for name in names:
+        med = statistics.median(results[name])
+        ratio = statistics.median(p / g for p, g in zip(results[name], results["related"],
+                                                        strict=True))
+        rows.append([labels[name], f"{med:.0f}", f"{med / floor:.2f}",
+                     f"{ratio:.2f}" if name.startswith("post") else "",
+                     f"{1000 / med:.2f}"])
+    search_rows = "\n".join(
+        f"| exact top-51, {k} | {fast:.2f} | {slow:.2f} | {slow / fast:.1f} |"
+        for k, (fast, slow) in searches.items())
+    print(write_table(
+        "unseen.md",
+        f"Serving, one gunicorn sync worker, {args.articles} articles, median of {args.repeat}",
+        ["endpoint", "req/s", "share of floor", "POST/GET (median of rounds)", "ms/request"],
+        rows,
+        f"Client: {'wrk -t1 -c8' if use_wrk else 'Python threads'} on the same 2-core machine."
+        f" Candidates built by the {args.method} search."
+        f"\n\nThe search alone, in process (median of {args.calls} calls):\n\n"
+        "| search | postings ms | full product ms | speed-up |\n|---|---|---|---|\n"
+        + search_rows))
+
+
+if __name__ == "__main__":
+    main()
