@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import scipy.sparse as sp
 from sklearn.preprocessing import normalize
 
@@ -154,3 +155,29 @@ def test_affinity_kernel_adds_in_the_dense_products_order():
     valid = nb >= 0
     expected = np.where(valid, np.maximum(np.where(valid, expected, 0), 1e-3 * sc), 0)
     assert got.tobytes() == expected.astype(np.float32).tobytes()
+
+
+def test_affinity_for_query_is_the_stored_affinity_of_the_same_text():
+    from recommender.index.affinity import affinity_for_query
+    from recommender.index.local import neighbourhood_affinity
+
+    rng = np.random.default_rng(7)
+    dense = rng.random((81, 40)) * (rng.random((81, 40)) < 0.15)
+    X = normalize(sp.csr_matrix(dense.astype(np.float32)))
+    new = 80  # the last row stands for an unseen text: nobody's candidate
+    mask = np.arange(81) != new
+    nb, sc = build_candidates(X, 12, candidates_mask=mask)
+    aff = neighbourhood_affinity(X, nb, sc, size=5, weight=1.0, hub_penalty=0.5)
+    stored = X[:new]
+    for i in (3, 17, 42, new):
+        # The text's candidates by the full product, best first: its own row first when it
+        # is one (an article's own text), as the unseen search finds it.
+        cos = (stored @ X[i].T).toarray().ravel()
+        rows = np.lexsort((np.arange(new), -cos))[:13]
+        rows = rows[cos[rows] > 0]
+        got = affinity_for_query(stored, rows, cos[rows], nb[:new], sc[:new], size=5,
+                                 weight=1.0, hub_penalty=0.5)
+        by_row = dict(zip(rows.tolist(), got.tolist(), strict=True))
+        valid = nb[i] >= 0
+        want = dict(zip(nb[i][valid].tolist(), aff[i][valid].tolist(), strict=True))
+        assert {r: by_row[r] for r in want} == pytest.approx(want, abs=1e-6), i

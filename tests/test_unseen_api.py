@@ -78,7 +78,7 @@ def test_get_keeps_its_query_parameters(client) -> None:
 
 
 @pytest.fixture(scope="module")
-def synthetic_client(tmp_path_factory: pytest.TempPathFactory):
+def synthetic_models(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("unseen")
     articles = make_articles(240, seed=4)
     with pytest.MonkeyPatch.context() as mp:
@@ -88,13 +88,28 @@ def synthetic_client(tmp_path_factory: pytest.TempPathFactory):
         train(write_jsonl(root / "corpus.jsonl", articles), root / "models", {})
     config = root / "recommender.toml"
     config.write_text("[policies.cosine]\nneighbourhood = false\n")
-    app = create_app({"MODELS_DIR": str(root / "models"), "TESTING": True,
-                      "RELOAD_INTERVAL": 0, "CONFIG": str(config), "POLICY": "cosine"})
-    return app.test_client(), articles
+    return root, config, articles
 
 
-def test_an_articles_own_text_gets_its_get_list(synthetic_client) -> None:
-    client, articles = synthetic_client
+def client_for(synthetic_models, policy: str | None):
+    root, config, articles = synthetic_models
+    settings = {"MODELS_DIR": str(root / "models"), "TESTING": True, "RELOAD_INTERVAL": 0,
+                "CONFIG": str(config)}
+    if policy:
+        settings["POLICY"] = policy
+    return create_app(settings).test_client(), articles
+
+
+@pytest.fixture(scope="module")
+def synthetic_client(synthetic_models):
+    return client_for(synthetic_models, None)
+
+
+@pytest.mark.parametrize("policy", [None, "cosine"])
+def test_an_articles_own_text_gets_its_get_list(synthetic_models, policy) -> None:
+    """With the default policy POST orders by the affinity computed for the text, GET by
+    the stored one; with ``neighbourhood = false`` both by the cosine."""
+    client, articles = client_for(synthetic_models, policy)
     compared = 0
     for art in articles[::8]:
         own = {k: art[k] for k in ("title", "body", "tags", "section", "language",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from recommender.index.blocks import block_scores
 from recommender.index.progress import ProgressFn
 
 # Rows per block: the centroids of a block are one sparse product; the dot products are
@@ -20,6 +21,12 @@ def _kernel_csr(m: sp.csr_matrix) -> sp.csr_matrix:
                          shape=out.shape)
 
 
+HUB_K = 10  # neighbourhood_affinity's default, the one training uses
+# A candidate this close to an unseen text is taken for the text itself (its own article),
+# which training leaves out of its own neighbourhood.
+SELF_COSINE = 1 - 1e-6
+
+
 def neighbourhood_affinity(
     matrix: sp.csr_matrix,
     neighbors: np.ndarray,
@@ -28,7 +35,7 @@ def neighbourhood_affinity(
     size: int = 20,
     weight: float = 1.0,
     hub_penalty: float = 0.5,
-    hub_k: int = 10,
+    hub_k: int = HUB_K,
     progress: ProgressFn | None = None,
     scored_rows: int | None = None,
 ) -> np.ndarray:
@@ -82,3 +89,44 @@ def neighbourhood_affinity(
     # blend (a negative score times a decay would favour the older article).
     floor = 1e-3 * scores
     return np.where(valid, np.maximum(out, floor), 0.0).astype(np.float32)
+
+
+def affinity_for_query(
+    matrix: sp.csr_matrix,
+    rows: np.ndarray,
+    cosines: np.ndarray,
+    neighbors: np.ndarray,
+    scores: np.ndarray,
+    *,
+    size: int,
+    weight: float,
+    hub_penalty: float,
+    hub_k: int = HUB_K,
+) -> np.ndarray:
+    """:func:`neighbourhood_affinity` for a text not in the matrix: ``rows`` are its
+    candidates best first, ``cosines`` their cosines with it, ``neighbors``/``scores`` the
+    stored lists (for the hub term).
+
+    The centroid is that of the top-``size`` candidates, leaving out a first one that is
+    the text itself (cosine >= SELF_COSINE), as training leaves a row out of its own list;
+    it is built with the same operations in the same order as training's, so an article's
+    own text gets its stored affinity (to the float32 rounding of the cosines).
+    """
+    if not len(rows):
+        return np.zeros(0, dtype=np.float32)
+    cos = np.asarray(cosines, dtype=np.float32)
+    start = 1 if cosines[0] >= SELF_COSINE else 0
+    # Training's adjacency row is built over sorted row indices, which fixes the order the
+    # centroid's sums run in; sorting here gives the same float32 centroid.
+    top = np.sort(rows[start:start + size])
+    count = max(len(top), 1)
+    adj = sp.csr_matrix((np.full(len(top), 1.0 / count, dtype=np.float32),
+                         np.arange(len(top)), np.array([0, len(top)])), shape=(1, len(top)))
+    sub = sp.csr_matrix(matrix[top], dtype=np.float32)
+    centroid = sp.csr_matrix(adj @ sub, dtype=np.float32)
+    expansion = block_scores(centroid, sp.csr_matrix(matrix[rows].T, dtype=np.float32),
+                             np.empty((1, len(rows)), dtype=np.float32))[0]
+    valid = neighbors[rows, :hub_k] >= 0
+    hub = np.where(valid, scores[rows, :hub_k], 0.0).mean(axis=1).astype(np.float32)
+    out = cos + weight * expansion - hub_penalty * hub
+    return np.maximum(out, 1e-3 * cos).astype(np.float32)

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from recommender.index.affinity import affinity_for_query
 from recommender.policy.catalog import Catalog
 from recommender.policy.config import PolicyConfig
 
@@ -44,4 +45,21 @@ def candidates(model: Any, cat: Catalog, cfg: PolicyConfig, source_row: int | No
     found = model.match(source_vector, pool)
     rows = np.array([c.row for c in found], dtype=np.int64)
     scores = np.array([c.score for c in found], dtype=np.float64)
-    return Candidates(rows, scores, scores)
+    return Candidates(rows, scores, _unseen_base(model, cat, cfg, rows, scores))
+
+
+def _unseen_base(model: Any, cat: Catalog, cfg: PolicyConfig, rows: np.ndarray,
+                 scores: np.ndarray) -> np.ndarray:
+    """The ordering key of an unseen text's candidates: the affinity training would have
+    stored for them (with training's own parameters), so an article's own text orders like
+    its GET; the cosine where the policy or the model goes without."""
+    params = model.manifest.get("params", {}).get("index", {})
+    size = int(params.get("neighbourhood", 0))
+    if not (cfg.neighbourhood and cat.affinity is not None and size):
+        return scores
+    assert cat.neighbors is not None and cat.scores is not None  # set by catalog()
+    got = affinity_for_query(
+        model.matrix, rows, scores, cat.neighbors, cat.scores, size=size,
+        weight=float(params.get("neighbourhood_weight", 1.0)),
+        hub_penalty=float(params.get("hub_penalty", 0.5)))
+    return got.astype(np.float64)
