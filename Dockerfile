@@ -6,7 +6,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     RECOMMENDER_MODELS_DIR=/models \
-    RECOMMENDER_BIND=0.0.0.0:8000
+    RECOMMENDER_BIND=0.0.0.0:8000 \
+    NUMBA_CACHE_DIR=/tmp/numba-cache
 
 WORKDIR /app
 # Dependencies first, from pyproject.toml alone: a change to the code or the README reuses this

@@ -105,3 +105,29 @@ def test_default_is_pruned_and_falls_back_to_exact_where_little_is_rare(syntheti
     got, _ = index.build_candidates(synthetic, 50, budget=budget)
     ref, _ = exact.build_candidates(synthetic, 50)
     assert recall(ref, got, 10) >= 0.99
+
+
+def test_kernels_compile_where_numba_cannot_cache(monkeypatch):
+    """A read-only install with no writable home (the container's user): numba refuses
+    cache=True at decoration; the kernel must still compile and run, uncached."""
+    import numba
+
+    from recommender.index import _kernels
+
+    real = numba.njit
+
+    def refusing(*args, **kwargs):
+        if kwargs.get("cache"):
+            raise RuntimeError("cannot cache function: no locator available")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_kernels.nb, "njit", refusing)
+
+    def total(values):
+        out = 0.0
+        for i in numba.prange(len(values)):
+            out += values[i]
+        return out
+
+    compiled = _kernels._parallel(total)
+    assert compiled(np.arange(5, dtype=np.float64)) == 10.0

@@ -6,8 +6,23 @@ does not depend on which block or thread computed it: a local and a distributed 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numba as nb
 import numpy as np
+
+
+def _parallel(fn: Any) -> Any:
+    """``njit(parallel=True)``, cached on disk where numba can write its cache.
+
+    An installed package may be read-only with no writable home (the container runs as an
+    unprivileged user): numba then refuses ``cache=True`` at decoration, so the kernel is
+    compiled once per process instead (``NUMBA_CACHE_DIR`` restores caching).
+    """
+    try:
+        return nb.njit(parallel=True, cache=True)(fn)
+    except RuntimeError:
+        return nb.njit(parallel=True)(fn)
 
 
 @nb.njit(inline="always")
@@ -126,7 +141,7 @@ def _gather_keys(i: int, touched: np.ndarray, m: int, acc: np.ndarray, f_norm: n
     return kept
 
 
-@nb.njit(parallel=True, cache=True)
+@_parallel
 def search_rows(rows: np.ndarray, r_ptr: np.ndarray, r_ind: np.ndarray, r_dat: np.ndarray,
                 p_ptr: np.ndarray, p_ind: np.ndarray, p_dat: np.ndarray,
                 f_ptr: np.ndarray, f_ind: np.ndarray, f_dat: np.ndarray,
@@ -196,7 +211,7 @@ def search_rows(rows: np.ndarray, r_ptr: np.ndarray, r_ind: np.ndarray, r_dat: n
                 acc[touched[t]] = 0.0
 
 
-@nb.njit(parallel=True, cache=True)
+@_parallel
 def centroid_dots(c_ptr: np.ndarray, c_ind: np.ndarray, c_dat: np.ndarray,
                   x_ptr: np.ndarray, x_ind: np.ndarray, x_dat: np.ndarray,
                   cands: np.ndarray, n_terms: int, n_chunks: int, out: np.ndarray) -> None:
