@@ -3,7 +3,6 @@ articles give (the slow path of a version written without them)."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from recommender.artefact.columns import ArticleColumns, StringColumn, StringInd
 from recommender.artefact.load import load_model
 from recommender.artefact.store import ModelStore
 from recommender.policy.catalog import build_catalog, catalog
-from recommender.policy.catalog_types import Catalog
+from tests.support.catalogs import assert_same_catalog
 
 ARTICLES = [
     {"id": "a", "section": " World ", "url": "https://www.x.test/a/?utm_source=z",
@@ -35,25 +34,6 @@ def _without_columns(models_dir: Path, version: str) -> None:
         manifest["files"].pop(name)
         (models_dir / version / name).unlink()
     path.write_text(json.dumps(manifest))
-
-
-def _assert_same_catalog(got: Catalog, want: Catalog) -> None:
-    for f in dataclasses.fields(want):
-        if f.name in {"csr", "neighbors", "scores", "affinity", "_local"}:
-            continue
-        a, b = getattr(got, f.name), getattr(want, f.name)
-        if isinstance(b, np.ndarray):
-            np.testing.assert_array_equal(a, b, err_msg=f.name)
-        elif f.name == "recent_by_section":
-            assert a.keys() == b.keys()
-            for key in b:
-                np.testing.assert_array_equal(a[key], b[key], err_msg=f"{f.name}[{key}]")
-        elif f.name in {"ids", "url"}:
-            assert list(a) == list(b), f.name
-        elif f.name == "url_codes":
-            assert dict(a) == dict(b), f.name
-        else:
-            assert a == b, f.name
 
 
 def test_columns_hold_what_the_articles_say() -> None:
@@ -91,8 +71,8 @@ def test_trained_columns_are_memory_mapped_and_equal_the_slow_path(models_dir: P
     _without_columns(models_dir, version)
     slow_model = load_model(store, version)
     assert slow_model.columns is not None  # computed from the articles
-    _assert_same_catalog(fast, catalog(slow_model))
-    _assert_same_catalog(fast, build_catalog(list(model.articles)))
+    assert_same_catalog(fast, catalog(slow_model))
+    assert_same_catalog(fast, build_catalog(list(model.articles)))
     assert dict(model.row_of) == {a["id"]: i for i, a in enumerate(model.articles)}
     assert dict(slow_model.row_of) == dict(model.row_of)
 

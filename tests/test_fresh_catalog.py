@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
-
-import numpy as np
 
 from recommender.artefact.load import load_model
 from recommender.artefact.store import ModelStore
 from recommender.corpus import validate_record
 from recommender.fresh import apply_changes
 from recommender.policy.catalog import build_catalog, catalog
+from tests.support.catalogs import assert_same_catalog
 
 
 def test_extended_catalog_equals_a_fresh_build(models_dir: Path) -> None:
@@ -28,16 +26,5 @@ def test_extended_catalog_equals_a_fresh_build(models_dir: Path) -> None:
     assert model.base is not None
     got = catalog(model)
     want = build_catalog(list(model.articles))
-    for f in dataclasses.fields(want):
-        if f.name in {"csr", "neighbors", "scores", "affinity", "_local"}:
-            continue
-        a, b = getattr(got, f.name), getattr(want, f.name)
-        if isinstance(b, np.ndarray):
-            np.testing.assert_array_equal(a, b, err_msg=f.name)
-        elif isinstance(b, dict) and b and isinstance(next(iter(b.values())), np.ndarray):
-            assert a.keys() == b.keys(), f.name
-            for key in b:
-                np.testing.assert_array_equal(a[key], b[key], err_msg=f"{f.name}[{key}]")
-        else:
-            assert a == b, f.name
+    assert_same_catalog(got, want)
     assert got.neighbors is not None and len(got.neighbors) == len(model.articles)
