@@ -22,7 +22,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,13 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import REPO, median_time, synthetic_docs, write_table
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
+from benchmarks.serve_common import free_port
 
 HELD_OUT = 1  # articles generated with the corpus (same stories) but not trained on
 
