@@ -21,10 +21,10 @@ import scipy.sparse as sp
 from recommender.artefact.model import Model
 from recommender.artefact.overlay import LayeredRows
 from recommender.index import local as index
+from recommender.index.expansion import pair_expansion
 
 HUB_K = 10  # index.neighbourhood_affinity's default hub_k, which training uses
 FLOOR = np.float32(1e-3)  # index.neighbourhood_affinity's floor, a share of the cosine
-MAX_CELLS = 8_000_000  # largest dense block of centroid x candidate scores
 
 
 class Lists(Protocol):
@@ -211,26 +211,11 @@ def _gained(params: dict[str, Any], rows_in: LayeredRows, work: Lists, new_nb: n
     """Affinity of the ``gained`` entries of lists ``cand``: cos + weight * (centroid of
     the list's top ``neighbourhood``) . candidate - hub term, as training computes it."""
     size = int(params["neighbourhood"])
-    top = cand[:, :size]
-    has = top >= 0
-    targets = np.unique(cand[gained])
-    matrix, pos = _sub_matrix(rows_in, vectors, targets, top[has])
-    counts = has.sum(axis=1)
-    adj = sp.csr_matrix((np.repeat(1.0 / np.maximum(counts, 1), counts).astype(np.float32),
-                         (np.repeat(np.arange(len(cand)), counts), pos[top[has]])),
-                        shape=(len(cand), matrix.shape[0]))
-    target_t = sp.csr_matrix(matrix[: len(targets)].T, dtype=np.float32)
     r, j = np.nonzero(gained)
-    at = np.searchsorted(targets, cand[r, j])
-    expansion = np.empty(len(r), dtype=np.float32)
-    step = max(1, MAX_CELLS // max(1, len(targets)))
-    for start in range(0, len(cand), step):  # the dense block stays bounded
-        stop = min(len(cand), start + step)
-        dense = np.empty((stop - start, len(targets)), dtype=np.float32)
-        index.block_scores(sp.csr_matrix(adj[start:stop] @ matrix, dtype=np.float32),
-                           target_t, dense)
-        sel = (r >= start) & (r < stop)
-        expansion[sel] = dense[r[sel] - start, at[sel]]
+    # Rows past the base: the earlier deltas' appended rows, then this fold's.
+    tail = sp.vstack([rows_in.extra, vectors], format="csr", dtype=np.float32)
+    expansion = pair_expansion(rows_in.base, tail, cand[:, :size],
+                               np.where(gained, cand, -1))[r, j]
     hub = _hubs(work, new_nb, new_sc, cand[r, j])
     weight = np.float32(params.get("neighbourhood_weight", 1.0))
     p = np.float32(params.get("hub_penalty", 0.5))

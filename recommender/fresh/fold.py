@@ -7,8 +7,10 @@ rows). A deleted row (removed, or the old text of a changed article) leaves ever
 lists that held it are recomputed against the live rows, since the stored top-K does not
 know the row that would take its place. Affinity is recomputed for every changed list on
 a compact sub-problem, and adjusted for the lists holding a row whose hub term moved
-(``affinity.py``). Nothing of the table's size is copied: the work is the change's size
-plus a few vectorised passes over the candidate table.
+(``affinity.py``). The searches go through the base's postings (``index.postings``: only
+the rows sharing a term with the article, not a pass over every vector), the appended rows
+by a product. Nothing of the table's size is copied: the work is the change's size plus a
+few vectorised passes over the candidate table.
 """
 
 from __future__ import annotations
@@ -26,10 +28,15 @@ from recommender.artefact.overlay import LayeredRows, RowOverlay
 from recommender.corpus import Article
 from recommender.fresh.affinity import rescore
 from recommender.index import local as index
+from recommender.index import postings
+from recommender.index.inverted import TermIndex
 
 # The fields training vectorizes (build.train.article_doc; a test keeps them equal).
 TEXT_FIELDS = ("title", "teaser", "body", "tags", "section", "language")
 MAX_BLOCK_CELLS = 8_000_000
+# Float slack of the reverse update's first cut: scores summed in another term order differ
+# in the last bits; the rows within it are re-scored exactly.
+SLACK = np.float32(1e-5)
 
 
 @dataclass
@@ -64,13 +71,14 @@ def vectors_of(model: Model) -> LayeredRows:
     return found if isinstance(found, LayeredRows) else LayeredRows.of(model.matrix)
 
 
-def _against(rows: LayeredRows, queries: sp.csr_matrix) -> np.ndarray:
-    """Dense (every row) x (queries) cosines, one pass over the rows."""
+def _against(rows: LayeredRows, queries: sp.csr_matrix, terms: TermIndex) -> np.ndarray:
+    """Dense (every row) x (queries) cosines: the base's rows through the postings of the
+    queries' terms, the appended rows by a product."""
     out = np.empty((rows.shape[0], queries.shape[0]), dtype=np.float32)
-    target = sp.csr_matrix(queries.T, dtype=np.float32)
-    index.block_scores(rows.base, target, out[: rows.n_base])
+    out[: rows.n_base] = postings.dense_scores(terms, queries).T
     if rows.shape[0] > rows.n_base:
-        index.block_scores(rows.extra, target, out[rows.n_base:])
+        index.block_scores(rows.extra, sp.csr_matrix(queries.T, dtype=np.float32),
+                           out[rows.n_base:])
     return out
 
 
@@ -196,6 +204,9 @@ def fold(model: Model, changes: Mapping[str, Article | None], *,
     dead[dead_rows] = True
     m = len(docs)
     rows_in = vectors_of(model)
+    terms = model.term_index()  # the base's postings: built once per process
+    if terms.rows != rows_in.n_base:  # pragma: no cover - the base's own matrix indexed
+        raise AssertionError("the term index does not cover the base's rows")
     vectors = sp.csr_matrix(model.vectorizer.transform([text_doc(d) for d in docs]) if m
                             else (0, rows_in.shape[1]), dtype=np.float32)
     new_pub = np.array([d.get("status", "published") == "published" for d in docs], dtype=bool)
@@ -204,9 +215,10 @@ def fold(model: Model, changes: Mapping[str, Article | None], *,
     new_nb, new_sc = np.full((m, k), -1, dtype=np.int32), np.zeros((m, k), dtype=np.float32)
     per_chunk = max_block_cells // max(1, n0 + m)
     if dead_rows:
-        _refill_holders(rows_in, work, dead_rows, dead, live, per_chunk)
+        _refill_holders(rows_in, terms, work, dead_rows, dead, live, per_chunk)
     if m:
-        _add_rows(rows_in, work, new_nb, new_sc, vectors, new_pub, dead, live, per_chunk)
+        _add_rows(rows_in, terms, work, new_nb, new_sc, vectors, new_pub, dead, live,
+                  per_chunk)
     aff = rescore(model, rows_in, work, new_nb, new_sc, vectors, dead)
     rows = work.rows if aff is None else aff[0]
     nb, sc = work.get(rows)
@@ -220,30 +232,43 @@ def fold(model: Model, changes: Mapping[str, Article | None], *,
     return result
 
 
-def _refill_holders(rows_in: LayeredRows, work: _Work, dead_rows: list[int],
-                    dead: np.ndarray, live: np.ndarray, per_chunk: int) -> None:
-    """Lists that held a deleted row: their full top-K again, over the live rows."""
+def _refill_holders(rows_in: LayeredRows, terms: TermIndex, work: _Work,
+                    dead_rows: list[int], dead: np.ndarray, live: np.ndarray,
+                    per_chunk: int) -> None:
+    """Lists that held a deleted row: their full top-K again, over the live rows (the
+    base's through the postings, then the appended rows merged in)."""
     k = work.nb.shape[1]
     mask = np.zeros(work.n + 1, dtype=bool)  # nothing appended yet; -1 reads the last
     mask[dead_rows] = True
     holders = np.flatnonzero(work.holding(mask) & ~dead)
+    n_base = rows_in.n_base
+    appended = np.arange(n_base, work.n)
     for chunk in _chunks(holders, per_chunk):
-        dense = np.ascontiguousarray(_against(rows_in, rows_in.rows(chunk)).T)
-        dense[:, ~live] = -np.inf
-        dense[np.arange(len(chunk)), chunk] = -np.inf
-        work.set(chunk, *_top(dense, k))
+        queries = rows_in.rows(chunk)
+        nb, sc = postings.top_k(terms, queries, k, ~live[:n_base],
+                                np.where(chunk < n_base, chunk, -1))
+        if len(appended):
+            extra = np.empty((len(appended), len(chunk)), dtype=np.float32)
+            index.block_scores(rows_in.extra, sp.csr_matrix(queries.T, dtype=np.float32),
+                               extra)
+            extra = np.ascontiguousarray(extra.T)
+            extra[:, ~live[n_base:]] = -np.inf
+            own = np.flatnonzero(chunk >= n_base)
+            extra[own, chunk[own] - n_base] = -np.inf
+            _merge(nb, sc, extra, appended)
+        work.set(chunk, nb, sc)
 
 
-def _add_rows(rows_in: LayeredRows, work: _Work, new_nb: np.ndarray, new_sc: np.ndarray,
-              vectors: sp.csr_matrix, new_pub: np.ndarray, dead: np.ndarray,
-              live: np.ndarray, per_chunk: int) -> None:
+def _add_rows(rows_in: LayeredRows, terms: TermIndex, work: _Work, new_nb: np.ndarray,
+              new_sc: np.ndarray, vectors: sp.csr_matrix, new_pub: np.ndarray,
+              dead: np.ndarray, live: np.ndarray, per_chunk: int) -> None:
     """The appended rows' own lists, and their reverse updates into existing lists."""
     n0, k = work.n, new_nb.shape[1]
     m = vectors.shape[0]
     among_new = (vectors @ vectors.T).toarray().astype(np.float32)
     blocked = np.flatnonzero(~np.concatenate([live, new_pub]))
     for chunk in _chunks(np.arange(m), per_chunk):
-        old = _against(rows_in, vectors[chunk])  # n0 x chunk
+        old = _against(rows_in, vectors[chunk], terms)  # n0 x chunk
         dense = np.empty((len(chunk), n0 + m), dtype=np.float32)
         dense[:, :n0] = old.T
         dense[:, n0:] = among_new[chunk]
@@ -257,10 +282,15 @@ def _add_rows(rows_in: LayeredRows, work: _Work, new_nb: np.ndarray, new_sc: np.
         extra = old[:, new_pub[chunk]]
         last_nb, last_sc = work.column(k - 1)
         weakest = np.where(last_nb >= 0, last_sc, 0.0)
-        hit = np.flatnonzero((extra > weakest[:, None]).any(axis=1) & ~dead)
+        hit = np.flatnonzero((extra > weakest[:, None] - SLACK).any(axis=1) & ~dead)
         if len(hit):
+            # The postings added the new row's terms in its order; a list owner's score
+            # adds its own terms in its order (as training), so the few hits are re-scored.
+            exact = np.empty((len(hit), len(offered)), dtype=np.float32)
+            index.block_scores(rows_in.rows(hit),
+                               sp.csr_matrix(vectors[offered].T, dtype=np.float32), exact)
             nb, sc = work.get(hit)
-            _merge(nb, sc, extra[hit], n0 + offered)
+            _merge(nb, sc, exact, n0 + offered)
             work.set(hit, nb, sc)
 
 

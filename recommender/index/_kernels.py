@@ -13,16 +13,19 @@ import numpy as np
 
 
 def _parallel(fn: Any) -> Any:
-    """``njit(parallel=True)``, cached on disk where numba can write its cache.
+    """``njit(parallel=True, nogil=True)``, cached on disk where numba can write its cache.
+
+    Without the GIL, a serving worker's other threads keep answering while a fold-in
+    (fresh/) runs these loops inside it.
 
     An installed package may be read-only with no writable home (the container runs as an
     unprivileged user): numba then refuses ``cache=True`` at decoration, so the kernel is
     compiled once per process instead (``NUMBA_CACHE_DIR`` restores caching).
     """
     try:
-        return nb.njit(parallel=True, cache=True)(fn)
+        return nb.njit(parallel=True, cache=True, nogil=True)(fn)
     except RuntimeError:
-        return nb.njit(parallel=True)(fn)
+        return nb.njit(parallel=True, nogil=True)(fn)
 
 
 @nb.njit(inline="always")

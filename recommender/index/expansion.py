@@ -1,0 +1,110 @@
+"""The neighbourhood term of a few (list, candidate) pairs, straight from the row arrays.
+
+``affinity.neighbourhood_affinity`` scores candidate ``c`` of a list by ``centroid . c``, the
+centroid being the mean of the list's top ``size`` rows. The fold-in (fresh/affinity.py)
+needs it for a scattered few entries of many lists; building those lists' centroids as a
+sparse product over a copied sub-matrix costs far more than the pairs. Here each list's
+centroid is accumulated in a dense scratch (touched terms only), and each asked candidate's
+terms are looked up in it. Summed in another order than the product, the values agree to
+float32 rounding (the fold's equivalence test allows 1e-4 relative), not to the bit.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numba as nb
+import numpy as np
+import scipy.sparse as sp
+
+from recommender.index._kernels import _parallel
+
+
+class Rows(NamedTuple):
+    """A CSR's arrays as the kernel reads them."""
+
+    ptr: np.ndarray
+    ind: np.ndarray
+    dat: np.ndarray
+
+    @classmethod
+    def of(cls, m: sp.csr_matrix) -> Rows:
+        return cls(np.asarray(m.indptr, dtype=np.int64), np.asarray(m.indices, dtype=np.int32),
+                   np.asarray(m.data, dtype=np.float32))
+
+
+def pair_expansion(base: sp.csr_matrix, tail: sp.csr_matrix, tops: np.ndarray,
+                   pairs: np.ndarray) -> np.ndarray:
+    """``out[l, j] = mean(rows tops[l]) . row pairs[l, j]`` (0 where ``pairs`` is -1). Row
+    ids below ``base.shape[0]`` are base rows, the others ``tail``'s (offset by it); -1 in
+    ``tops`` pads a short neighbourhood."""
+    out = np.zeros(pairs.shape, dtype=np.float32)
+    if not pairs.size:
+        return out
+    b, t = Rows.of(base), Rows.of(tail)
+    _pairs(b.ptr, b.ind, b.dat, t.ptr, t.ind, t.dat, int(base.shape[0]), int(base.shape[1]),
+           np.ascontiguousarray(tops, dtype=np.int64),
+           np.ascontiguousarray(pairs, dtype=np.int64), 2 * nb.get_num_threads(), out)
+    return out
+
+
+@nb.njit(inline="always")
+def _span(r: int, n_base: int, b_ptr: np.ndarray, t_ptr: np.ndarray) -> tuple[int, int, bool]:
+    if r < n_base:
+        return b_ptr[r], b_ptr[r + 1], True
+    return t_ptr[r - n_base], t_ptr[r - n_base + 1], False
+
+
+@_parallel
+def _pairs(b_ptr: np.ndarray, b_ind: np.ndarray, b_dat: np.ndarray, t_ptr: np.ndarray,
+           t_ind: np.ndarray, t_dat: np.ndarray, n_base: int, n_terms: int,
+           tops: np.ndarray, pairs: np.ndarray, n_chunks: int, out: np.ndarray) -> None:
+    n_lists, size = tops.shape
+    width = pairs.shape[1]
+    n_chunks = max(1, min(n_lists, n_chunks))
+    per = (n_lists + n_chunks - 1) // n_chunks
+    for chunk in nb.prange(n_chunks):
+        dense = np.zeros(n_terms, np.float32)
+        for lst in range(chunk * per, min(n_lists, (chunk + 1) * per)):
+            asked = False
+            for j in range(width):
+                asked = asked or pairs[lst, j] >= 0
+            count = 0
+            for s in range(size):
+                if tops[lst, s] >= 0:
+                    count += 1
+            if count == 0 or not asked:
+                continue
+            w = np.float32(1.0) / np.float32(count)
+            for s in range(size):
+                y = tops[lst, s]
+                if y < 0:
+                    continue
+                start, stop, in_base = _span(y, n_base, b_ptr, t_ptr)
+                for a in range(start, stop):
+                    if in_base:
+                        dense[b_ind[a]] += w * b_dat[a]
+                    else:
+                        dense[t_ind[a]] += w * t_dat[a]
+            for j in range(width):
+                c = pairs[lst, j]
+                if c < 0:
+                    continue
+                start, stop, in_base = _span(c, n_base, b_ptr, t_ptr)
+                acc = np.float32(0.0)
+                for a in range(start, stop):
+                    if in_base:
+                        acc += dense[b_ind[a]] * b_dat[a]
+                    else:
+                        acc += dense[t_ind[a]] * t_dat[a]
+                out[lst, j] = acc
+            for s in range(size):  # reset only the terms this list touched
+                y = tops[lst, s]
+                if y < 0:
+                    continue
+                start, stop, in_base = _span(y, n_base, b_ptr, t_ptr)
+                for a in range(start, stop):
+                    if in_base:
+                        dense[b_ind[a]] = 0.0
+                    else:
+                        dense[t_ind[a]] = 0.0
