@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -52,10 +53,22 @@ class VersionWriter:
         self.files: dict[str, dict[str, Any]] = {}
 
     def _record(self, name: str) -> None:
-        path = self.tmp / name
-        with path.open("rb+") as fh:
-            os.fsync(fh.fileno())
+        path = self.tmp / name  # made durable in ``commit``, all files at once
         self.files[name] = {"sha256": sha256_file(path), "bytes": path.stat().st_size}
+
+    def _fsync_all(self) -> None:
+        """fsync every file before the manifest names them. Concurrently: the filesystem
+        folds simultaneous fsyncs into few journal commits, where one after another each
+        waits for its own (a delta's dozen small files paid ~5 ms each)."""
+        def sync(name: str) -> None:
+            try:
+                with (self.tmp / name).open("rb+") as fh:
+                    os.fsync(fh.fileno())
+            except OSError as exc:  # a full disk may first show here
+                raise write_error(self.tmp / name, exc) from None
+
+        with ThreadPoolExecutor(max_workers=min(16, max(1, len(self.files)))) as pool:
+            list(pool.map(sync, self.files))
 
     def write_array(self, name: str, array: np.ndarray) -> None:
         if array.dtype == object:
@@ -78,6 +91,7 @@ class VersionWriter:
         full = {"format": FORMAT, "format_version": format_version, "version": self.version,
                 **manifest, "files": self.files}
         validate_manifest(full, str(self.tmp / MANIFEST))  # never publish what cannot load
+        self._fsync_all()
         with (self.tmp / MANIFEST).open("w", encoding="utf-8") as fh:
             json.dump(full, fh, ensure_ascii=False, indent=2)
             fh.flush()

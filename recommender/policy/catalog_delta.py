@@ -8,12 +8,51 @@ articles gives the same catalog (tests/test_fresh_catalog.py).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, TypeVar, overload
 
 import numpy as np
 
 from recommender.policy.catalog_types import Catalog, canonical_url, norm_label, to_timestamp
+
+T = TypeVar("T")
+
+
+class Appended(Sequence[T]):
+    """The base's column followed by the appended rows' values, without copying the base's
+    (a list of every id or URL would cost each delta version the corpus's size)."""
+
+    def __init__(self, base: Sequence[T], tail: list[T]):
+        self._base, self._tail = base, tail
+        self._n_base = len(base)
+
+    def __len__(self) -> int:
+        return self._n_base + len(self._tail)
+
+    @overload
+    def __getitem__(self, row: int) -> T: ...
+    @overload
+    def __getitem__(self, row: slice) -> list[T]: ...
+
+    def __getitem__(self, row: int | slice) -> T | list[T]:
+        if isinstance(row, slice):
+            return [self[i] for i in range(*row.indices(len(self)))]
+        row = int(row)
+        if row < 0:
+            row += len(self)
+        if not 0 <= row < len(self):
+            raise IndexError(row)
+        return self._base[row] if row < self._n_base else self._tail[row - self._n_base]
+
+    def __iter__(self) -> Iterator[T]:
+        yield from self._base
+        yield from self._tail
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and len(other) == len(self) and all(
+            a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]  # compared by content, like a list
 
 
 def _extend_codes(codes: np.ndarray, table: Mapping[str, int],
@@ -40,17 +79,18 @@ def extend_catalog(base: Catalog, model: Any) -> Catalog:
     language, language_codes = _extend_codes(
         base.language, base.language_codes, [norm_label(a.get("language") or "en")
                                              for a in added])
-    urls = [*base.url, *[canonical_url(a.get("url")) for a in added]]
-    url_code, url_codes = _extend_codes(base.url_code, base.url_codes, urls[n_base:])
+    added_urls = [canonical_url(a.get("url")) for a in added]
+    url_code, url_codes = _extend_codes(base.url_code, base.url_codes, added_urls)
     rows = np.flatnonzero(published)
     key = np.where(np.isnan(ts[rows]), np.inf, -ts[rows])
     recent = rows[np.argsort(key, kind="stable")].astype(np.int64)
     sec_of_recent = section[recent]
     by_section = {code: recent[sec_of_recent == code] for code in range(len(section_codes))}
     return Catalog(
-        ids=[*base.ids, *[a["id"] for a in added]], ts=ts, published=published,
+        ids=Appended(base.ids, [a["id"] for a in added]), ts=ts, published=published,
         section=section, section_codes=section_codes, section_names=names,
         language=language, language_codes=language_codes,
         servable_from=np.where(published, np.nan_to_num(ts, nan=-np.inf), np.inf),
-        url=urls, recent=recent, recent_by_section=by_section, url_code=url_code,
+        url=Appended(base.url, added_urls), recent=recent, recent_by_section=by_section,
+        url_code=url_code,
         url_codes=url_codes)
