@@ -177,3 +177,12 @@ def test_retrain_replays_changes_published_after_its_export(tmp_path: Path, runn
     model = _live(store)
     assert model.base is not None and "late-1" in model.row_of
     assert first["id"] not in model.row_of
+
+
+def test_freed_heap_pages_go_back_to_the_system_on_glibc() -> None:
+    import platform
+
+    from recommender.common import memory
+
+    # The worker calls it after each model swap and fold-in; on glibc it must be live.
+    assert memory.trim() is (platform.libc_ver()[0] == "glibc")

@@ -19,6 +19,7 @@ from recommender.api.errors import APIError
 from recommender.api.jsonresp import json_response
 from recommender.api.wiring import services
 from recommender.artefact.model import Model, freshness
+from recommender.common import memory
 from recommender.corpus import Article, CorpusError, validate_record, with_language
 from recommender.fresh import FreshError, apply_changes, retrain_due
 
@@ -49,6 +50,8 @@ def _apply(changes: Mapping[str, Article | None]) -> dict[str, Any]:
                              loader=lambda v: holder.load(v, pin=False)).as_json()
     except FreshError as exc:
         raise APIError(503, str(exc)) from None
+    finally:
+        memory.trim()  # the fold's working arrays, freed: back to the system
 
 
 @bp.put("/articles/<article_id>")

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from recommender.artefact.load import load_model
 from recommender.artefact.model import Model
 from recommender.artefact.store import POINTER, VERSION_RE, ModelStore, ModelStoreError
+from recommender.common import memory
 from recommender.common.watch import FileWatcher
 from recommender.serving.errors import ModelUnavailable
 
@@ -122,7 +123,9 @@ class ModelHolder:
             if self._current is None:
                 self._fall_back(version)
             return
-        self._current, self._error = model, None
+        old, self._current, self._error = self._current, model, None
+        del old  # the previous version's private arrays: freed here, then given back
+        memory.trim()
         log.info("serving model %s (%d articles)", version, len(model))
         self._tell("serving", version)
 
