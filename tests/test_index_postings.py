@@ -93,3 +93,26 @@ def test_pair_expansion_is_the_centroid_dot_product() -> None:
         for j, c in enumerate(pairs[lst]):
             want = 0.0 if c < 0 or not len(top) else dense[top].mean(axis=0) @ dense[c]
             assert abs(got[lst, j] - want) < 1e-5, (lst, j)
+
+
+def test_queries_with_common_terms_scan_every_row_with_the_same_result() -> None:
+    # A term in every row sends a query down the scan-all path; rarer ones the touched path.
+    m = _matrix()
+    common = sp.csr_matrix(np.full((m.shape[0], 1), 0.05, dtype=np.float32))
+    both = _unsorted(sp.csr_matrix(normalize(sp.hstack([m, common], format="csr")),
+                                   dtype=np.float32), 9)
+    index = TermIndex.of(both)
+    rows = np.arange(0, both.shape[0], 7)
+    rare = m[rows]  # the same rows without the common term: the touched path
+    rare = sp.csr_matrix((rare.data, rare.indices, rare.indptr),
+                         shape=(len(rows), both.shape[1]))
+    queries = sp.vstack([both[rows], rare], format="csr")
+    own = np.concatenate([rows, np.full(len(rows), -1)])
+    blocked = np.zeros(both.shape[0], dtype=bool)
+    idx, sc = postings.top_k(index, queries, 10, blocked, own)
+    dense = np.empty((queries.shape[0], both.shape[0]), dtype=np.float32)
+    block_scores(sp.csr_matrix(queries, dtype=np.float32),
+                 sp.csr_matrix(both.T, dtype=np.float32), dense)
+    dense[np.arange(len(rows)), rows] = -np.inf
+    want_idx, want_sc = top_k_rows(dense, 10)
+    assert np.array_equal(idx, want_idx) and np.array_equal(sc, want_sc)

@@ -84,9 +84,9 @@ def _top_k(q_ptr: np.ndarray, q_ind: np.ndarray, q_dat: np.ndarray, p_ptr: np.nd
     n_chunks = max(1, min(n_q, n_chunks))
     per = (n_q + n_chunks - 1) // n_chunks
     for chunk in nb.prange(n_chunks):
-        # A query with common terms touches most rows: a dense accumulator, cleared per
-        # query, costs less than tracking the touched rows.
         acc = np.zeros(n, np.float32)
+        seen = np.zeros(n, np.bool_)
+        touched = np.empty(n, np.int32)
         keys = np.empty(n, np.float32)
         ids = np.empty(n, np.int32)
         work = np.empty(n, np.float32)
@@ -94,20 +94,26 @@ def _top_k(q_ptr: np.ndarray, q_ind: np.ndarray, q_dat: np.ndarray, p_ptr: np.nd
         best = np.empty(k, np.int32)
         best_sc = np.empty(k, np.float32)
         for j in range(chunk * per, min(n_q, (chunk + 1) * per)):
-            acc[:] = 0.0
+            length = 0
             for a in range(q_ptr[j], q_ptr[j + 1]):
-                t = q_ind[a]
-                x = q_dat[a]
-                for b in range(p_ptr[t], p_ptr[t + 1]):
-                    acc[p_ind[b]] += x * p_dat[b]
+                length += p_ptr[q_ind[a] + 1] - p_ptr[q_ind[a]]
+            # A query whose common terms reach most rows: scan every row, cheaper than
+            # tracking which ones it touched; a rarer one: only the rows it touched.
+            m = _accumulate_all(j, q_ptr, q_ind, q_dat, p_ptr, p_ind, p_dat, acc, n) \
+                if 2 * length >= n else \
+                _accumulate_touched(j, q_ptr, q_ind, q_dat, p_ptr, p_ind, p_dat, acc, seen,
+                                    touched)
             kept = 0
             own = self_rows[j]
-            for y in range(n):
+            for t in range(m):
+                y = touched[t] if 2 * length < n else t
                 s = acc[y]
                 if s > 0.0 and not blocked[y] and y != own:
                     keys[kept] = s
                     ids[kept] = y
                     kept += 1
+                acc[y] = 0.0
+                seen[y] = False
             size = _select(keys, ids, kept, k, work, pos)
             for c in range(size):
                 best[c] = ids[pos[c]]
@@ -116,3 +122,35 @@ def _top_k(q_ptr: np.ndarray, q_ind: np.ndarray, q_dat: np.ndarray, p_ptr: np.nd
             for c in range(size):
                 out_idx[j, c] = best[c]
                 out_sc[j, c] = min(best_sc[c], np.float32(1.0))
+
+
+@nb.njit(inline="always")
+def _accumulate_all(j: int, q_ptr: np.ndarray, q_ind: np.ndarray, q_dat: np.ndarray,
+                    p_ptr: np.ndarray, p_ind: np.ndarray, p_dat: np.ndarray,
+                    acc: np.ndarray, n: int) -> int:
+    """Query j's scores into ``acc`` (all zero before); every row is then read."""
+    for a in range(q_ptr[j], q_ptr[j + 1]):
+        t = q_ind[a]
+        x = q_dat[a]
+        for b in range(p_ptr[t], p_ptr[t + 1]):
+            acc[p_ind[b]] += x * p_dat[b]
+    return n
+
+
+@nb.njit(inline="always")
+def _accumulate_touched(j: int, q_ptr: np.ndarray, q_ind: np.ndarray, q_dat: np.ndarray,
+                        p_ptr: np.ndarray, p_ind: np.ndarray, p_dat: np.ndarray,
+                        acc: np.ndarray, seen: np.ndarray, touched: np.ndarray) -> int:
+    """Query j's scores into ``acc``; the rows it touched listed in ``touched``."""
+    m = 0
+    for a in range(q_ptr[j], q_ptr[j + 1]):
+        t = q_ind[a]
+        x = q_dat[a]
+        for b in range(p_ptr[t], p_ptr[t + 1]):
+            y = p_ind[b]
+            if not seen[y]:
+                seen[y] = True
+                touched[m] = y
+                m += 1
+            acc[y] += x * p_dat[b]
+    return m
