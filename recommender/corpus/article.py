@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from recommender.corpus.text import html_to_text, normalise_datetime
@@ -42,9 +42,14 @@ class Article:
     status: str = "published"
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
+        # Every field is a str, None or a tuple of str: a shallow dict is asdict()'s result
+        # without its recursive deep copy (most of reading a large corpus).
+        data = {name: getattr(self, name) for name in _FIELDS}
         data["tags"] = list(self.tags)
         return data
+
+
+_FIELDS = tuple(f.name for f in fields(Article))
 
 
 def validate_record(raw: Any, path: str, line: int | str) -> Article:
