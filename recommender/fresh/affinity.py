@@ -20,7 +20,6 @@ import scipy.sparse as sp
 
 from recommender.artefact.model import Model
 from recommender.artefact.overlay import LayeredRows
-from recommender.index import local as index
 from recommender.index.expansion import pair_expansion
 
 HUB_K = 10  # index.neighbourhood_affinity's default hub_k, which training uses
@@ -60,55 +59,32 @@ def _hubs(work: Lists, new_nb: np.ndarray, new_sc: np.ndarray,
     return out
 
 
-def _sub_matrix(rows_in: LayeredRows, vectors: sp.csr_matrix, wanted: np.ndarray,
-                cand: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray]:
-    """The vectors of ``wanted`` then of their other candidates, over only the terms they
-    use (the same dot products, but per-block transposes cost the sub-problem, not the
-    vocabulary), and the global -> local row map."""
-    n0 = rows_in.shape[0]
-    others = np.setdiff1d(cand[cand >= 0], wanted)
-    local = np.concatenate([wanted, others])
-    pos = np.full(n0 + vectors.shape[0], -1, dtype=np.int64)
-    pos[local] = np.arange(len(local))
-    old, new = local[local < n0], local[local >= n0]
-    matrix = sp.vstack([rows_in.rows(old), vectors[new - n0]], format="csr", dtype=np.float32)
-    matrix = matrix[np.argsort(pos[np.concatenate([old, new])])]  # into ``local``'s order
-    used = np.zeros(matrix.shape[1], dtype=bool)  # a mask, not np.unique: no sort or hash
-    used[matrix.indices] = True
-    terms = np.flatnonzero(used)
-    column = np.zeros(matrix.shape[1], dtype=np.int32)
-    column[terms] = np.arange(len(terms), dtype=np.int32)
-    matrix = sp.csr_matrix((matrix.data, column[matrix.indices], matrix.indptr),
-                           shape=(matrix.shape[0], len(terms)))
-    return matrix, pos
+def _expansion(rows_in: LayeredRows, vectors: sp.csr_matrix, tops: np.ndarray,
+               pairs: np.ndarray) -> np.ndarray:
+    """Centroid of each list's ``tops`` . its ``pairs`` (-1: none), from the row arrays as
+    training computes them: the base's rows, then the earlier deltas' and this fold's."""
+    tail = sp.vstack([rows_in.extra, vectors], format="csr", dtype=np.float32)
+    return pair_expansion(rows_in.base, tail, tops, pairs)
 
 
 def _recompute(params: dict[str, Any], rows_in: LayeredRows, work: Lists,
                new_nb: np.ndarray, new_sc: np.ndarray, vectors: sp.csr_matrix,
                wanted: np.ndarray) -> np.ndarray:
-    """Affinity of the ``wanted`` rows' current lists (old rows, then appended ones)."""
+    """Affinity of the ``wanted`` rows' current lists (old rows, then appended ones), as
+    ``index.neighbourhood_affinity`` computes a list: the same sums in the same order."""
     old = wanted[wanted < work.n]
     nb_old, sc_old = work.get(old)
     new = wanted[wanted >= work.n] - work.n
     cand = np.concatenate([nb_old, new_nb[new]])
     scores = np.concatenate([sc_old, new_sc[new]])
-    matrix, pos = _sub_matrix(rows_in, vectors, wanted, cand)
-    # Lists only for the wanted rows (the others are there for their vectors), and the hub
-    # term applied here, from the global lists where every candidate's own list is known:
-    # max(max(x, floor) - h, floor) == max(x - h, floor) for h >= 0.
-    sub_nb = np.full((matrix.shape[0], cand.shape[1]), -1, dtype=np.int32)
-    sub_nb[: len(wanted)] = np.where(cand >= 0, pos[np.maximum(cand, 0)], -1)
-    sub_sc = np.zeros(sub_nb.shape, dtype=np.float32)
-    sub_sc[: len(wanted)] = scores
-    got = index.neighbourhood_affinity(
-        matrix, sub_nb, sub_sc, size=params["neighbourhood"],
-        weight=params.get("neighbourhood_weight", 1.0), hub_penalty=0.0,
-        scored_rows=len(wanted))[: len(wanted)]
+    size = int(params["neighbourhood"])
+    expansion = _expansion(rows_in, vectors, cand[:, :size], cand)
     unique, inverse = np.unique(np.maximum(cand, 0), return_inverse=True)
     hub = _hubs(work, new_nb, new_sc, unique)[inverse.reshape(cand.shape)]
-    penalty = np.float32(params.get("hub_penalty", 0.5)) * hub
-    return np.where(cand >= 0, np.maximum(got - penalty, FLOOR * scores), 0.0
-                    ).astype(np.float32)
+    weight = params.get("neighbourhood_weight", 1.0)
+    penalty = params.get("hub_penalty", 0.5)
+    raw = np.where(cand >= 0, scores + weight * expansion - penalty * hub, 0.0)
+    return np.where(cand >= 0, np.maximum(raw, FLOOR * scores), 0.0).astype(np.float32)
 
 
 def rescore(model: Model, rows_in: LayeredRows, work: Lists, new_nb: np.ndarray,
@@ -212,10 +188,7 @@ def _gained(params: dict[str, Any], rows_in: LayeredRows, work: Lists, new_nb: n
     the list's top ``neighbourhood``) . candidate - hub term, as training computes it."""
     size = int(params["neighbourhood"])
     r, j = np.nonzero(gained)
-    # Rows past the base: the earlier deltas' appended rows, then this fold's.
-    tail = sp.vstack([rows_in.extra, vectors], format="csr", dtype=np.float32)
-    expansion = pair_expansion(rows_in.base, tail, cand[:, :size],
-                               np.where(gained, cand, -1))[r, j]
+    expansion = _expansion(rows_in, vectors, cand[:, :size], np.where(gained, cand, -1))[r, j]
     hub = _hubs(work, new_nb, new_sc, cand[r, j])
     weight = np.float32(params.get("neighbourhood_weight", 1.0))
     p = np.float32(params.get("hub_penalty", 0.5))

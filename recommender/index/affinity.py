@@ -6,19 +6,12 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from recommender.index.blocks import block_scores
+from recommender.index.expansion import pair_expansion
 from recommender.index.progress import ProgressFn
 
-# Rows per block: the centroids of a block are one sparse product; the dot products are
-# computed per pair, so the block size changes no result, only the Python overhead.
+# Rows per block (progress reports): each list is computed on its own, so the block size
+# changes no result.
 BLOCK_ROWS = 2048
-
-
-def _kernel_csr(m: sp.csr_matrix) -> sp.csr_matrix:
-    """The matrix with 64-bit index arrays (one compiled signature)."""
-    out = sp.csr_matrix(m, copy=False)
-    return sp.csr_matrix((out.data, out.indices.astype(np.int64), out.indptr.astype(np.int64)),
-                         shape=out.shape)
 
 
 HUB_K = 10  # neighbourhood_affinity's default, the one training uses
@@ -57,32 +50,15 @@ def neighbourhood_affinity(
     hub = np.where(valid[:, :hub_k], scores[:, :hub_k], 0.0).mean(axis=1).astype(np.float32)
     out = np.zeros((n, k), dtype=np.float32)
     matrix = sp.csr_matrix(matrix, dtype=np.float32)
-    import numba
-
-    from recommender.index._kernels import centroid_dots  # compiled: only when training
-
-    x = _kernel_csr(matrix)
+    none = sp.csr_matrix((0, matrix.shape[1]), dtype=np.float32)
     scored = n if scored_rows is None else min(scored_rows, n)
     for start in range(0, scored, BLOCK_ROWS):
         stop = min(scored, start + BLOCK_ROWS)
-        top = neighbors[start:stop, :size]
-        has = top >= 0
-        counts = has.sum(axis=1)
-        # Row-normalised adjacency to each row's top-`size` neighbours: A @ X = centroids.
-        rows = np.repeat(np.arange(stop - start), counts)
-        weights = np.repeat(1.0 / np.maximum(counts, 1), counts).astype(np.float32)
-        adj = sp.csr_matrix((weights, (rows, top[has])), shape=(stop - start, matrix.shape[0]))
-        centroids = sp.csr_matrix(adj @ matrix, dtype=np.float32)
-        cands = np.ascontiguousarray(neighbors[start:stop], dtype=np.int64)
-        ok = cands >= 0
-        # Centroid . candidate, only for the stored pairs (compiled).
-        expansion = np.empty(cands.shape, dtype=np.float32)
-        centroid_dots(centroids.indptr.astype(np.int64), centroids.indices.astype(np.int64),
-                      centroids.data, x.indptr, x.indices, x.data, cands, matrix.shape[1],
-                      2 * numba.get_num_threads(),
-                      expansion)
+        cands = neighbors[start:stop]
+        # Centroid of each list's top `size` . each of its candidates, per pair (compiled).
+        expansion = pair_expansion(matrix, none, cands[:, :size], cands)
         block = scores[start:stop] + weight * expansion - hub_penalty * hub[np.maximum(cands, 0)]
-        out[start:stop] = np.where(ok, block, 0.0)
+        out[start:stop] = np.where(cands >= 0, block, 0.0)
         if progress:
             progress(stop, scored)
     # Keep the candidate's cosine as a floor so the order stays positive for the recency
@@ -116,16 +92,14 @@ def affinity_for_query(
         return np.zeros(0, dtype=np.float32)
     cos = np.asarray(cosines, dtype=np.float32)
     start = 1 if cosines[0] >= SELF_COSINE else 0
-    # Training's adjacency row is built over sorted row indices, which fixes the order the
-    # centroid's sums run in; sorting here gives the same float32 centroid.
-    top = np.sort(rows[start:start + size])
-    count = max(len(top), 1)
-    adj = sp.csr_matrix((np.full(len(top), 1.0 / count, dtype=np.float32),
-                         np.arange(len(top)), np.array([0, len(top)])), shape=(1, len(top)))
-    sub = sp.csr_matrix(matrix[top], dtype=np.float32)
-    centroid = sp.csr_matrix(adj @ sub, dtype=np.float32)
-    expansion = block_scores(centroid, sp.csr_matrix(matrix[rows].T, dtype=np.float32),
-                             np.empty((1, len(rows)), dtype=np.float32))[0]
+    # The centroid of its top candidates in their order, best first, as training builds a
+    # list's (the same sums in the same order: an own text gets its stored affinity).
+    top = np.full((1, size), -1, dtype=np.int64)
+    chosen = rows[start:start + size]
+    top[0, : len(chosen)] = chosen
+    expansion = pair_expansion(sp.csr_matrix(matrix, dtype=np.float32),
+                               sp.csr_matrix((0, matrix.shape[1]), dtype=np.float32), top,
+                               np.asarray(rows, dtype=np.int64)[None, :])[0]
     valid = neighbors[rows, :hub_k] >= 0
     hub = np.where(valid, scores[rows, :hub_k], 0.0).mean(axis=1).astype(np.float32)
     out = cos + weight * expansion - hub_penalty * hub
