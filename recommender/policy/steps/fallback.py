@@ -13,6 +13,7 @@ never near-copies of the source or of anything already in the list.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
 import numpy as np
@@ -37,9 +38,11 @@ def newest_first(order: np.ndarray, size: int) -> Iterator[np.ndarray]:
 def _dated_count(order: np.ndarray, ts: np.ndarray) -> int:
     """How many rows of ``order`` (dated rows first, undated last) have a date."""
     lo, hi = 0, len(order)
+    if not hi or not math.isnan(ts[order[-1]]):
+        return hi  # the usual case: every article dated
     while lo < hi:
         mid = (lo + hi) // 2
-        if np.isnan(ts[order[mid]]):
+        if math.isnan(ts[order[mid]]):
             hi = mid
         else:
             lo = mid + 1
@@ -65,27 +68,28 @@ def nearest_first(order: np.ndarray, ts: np.ndarray, t0: float,
     either side, undated last.
 
     Two runs leave ``t0``'s place, one towards older and one towards newer rows, each
-    already sorted by distance; a block of ``size`` from each is merged, and the rows no
-    farther than the nearer block's last one are final (anything beyond a block is farther
-    on its side). Only the rows the list reaches are ever read. Equal distances within a
-    block: the newer row first (what happened next), then the catalog's order.
+    sorted by distance; a block of ``size`` from each is merged, and the rows no farther
+    than the nearer block's far end are final (anything beyond a block is farther on its
+    side). Only the rows the list reaches are ever read. Equal distances within a block: the
+    newer row first (what happened next), then the catalog's order.
     """
     dated = _dated_count(order, ts)
     older = _first_not_newer(order, ts, t0, dated)  # next older position, moving up
+    if older == 0:  # nothing newer than the source (a new article): simply the newest first
+        yield from newest_first(order, size)
+        return
     newer = older  # order[newer - 1] is the next newer row, moving down
+    inf = float("inf")
     while older < dated or newer > 0:
-        old_blk = order[older:min(older + size, dated)]
-        new_blk = order[max(0, newer - size):newer][::-1]
-        d_old, d_new = t0 - ts[old_blk], ts[new_blk] - t0
-        bound = min(d_old[-1] if older + size < dated else np.inf,
-                    d_new[-1] if newer - size > 0 else np.inf)
-        n_old, n_new = int(np.sum(d_old <= bound)), int(np.sum(d_new <= bound))
-        rows = np.concatenate([new_blk[:n_new], old_blk[:n_old]])
-        dist = np.concatenate([d_new[:n_new], d_old[:n_old]])
-        side = np.repeat([0, 1], [n_new, n_old])  # at equal distance the newer row first
-        pos = np.concatenate([np.arange(newer - 1, newer - n_new - 1, -1),
-                              np.arange(older, older + n_old)])
-        yield rows[np.lexsort((pos, side, dist))]
+        lo, hi = max(0, newer - size), min(older + size, dated)
+        new_blk, old_blk = order[lo:newer], order[older:hi]  # both in catalog order
+        d_new, d_old = ts[new_blk] - t0, t0 - ts[old_blk]  # descending, ascending
+        bound = min(float(d_old[-1]) if hi < dated else inf, float(d_new[0]) if lo else inf)
+        n_new = int(np.count_nonzero(d_new <= bound))
+        n_old = int(np.count_nonzero(d_old <= bound))
+        rows = np.concatenate((new_blk[len(new_blk) - n_new:], old_blk[:n_old]))
+        dist = np.concatenate((d_new[len(d_new) - n_new:], d_old[:n_old]))
+        yield rows[np.argsort(dist, kind="stable")]  # stable: newer side, catalog order
         older, newer = older + n_old, newer - n_new
     yield from newest_first(order[dated:], size)
 
