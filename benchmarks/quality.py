@@ -15,8 +15,9 @@ of ../shared/datasets/README.md, and measures on the same articles in the same r
 
 Every figure is given for the whole file, its tune half and its held-out half
 (benchmarks/quality_parts.py says how the halves are drawn and why). Without ``--slice`` it
-also sweeps the "show fewer rather than irrelevant" rule (``min_relative_score``) and picks
-a value from the tune halves only, so the held-out column is an honest check of that choice.
+also sweeps the "show fewer rather than irrelevant" rule (``min_relative_score`` on the
+corpus with sections, ``sectionless_relative_score`` on the one without) and picks values
+from the tune halves only, so the held-out column is an honest check of that choice.
 
 The table lands in benchmarks/results/quality.md (git-ignored) and on stdout. Labels are
 read from the ``labels`` object only for scoring; they never reach the vectorizer. Nothing
@@ -38,7 +39,7 @@ from typing import Any
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from benchmarks.common import DATASETS, write_table
+from benchmarks.common import DATASETS, REPO, write_table
 from benchmarks.quality_parts import (
     PARTS,
     PartFigures,
@@ -57,13 +58,23 @@ from recommender.policy.config import DEFAULTS
 from recommender.settings import read_toml
 
 K = 5
-RULE_KEY = "min_relative_score"  # the "show fewer rather than irrelevant" rule swept
-SWEEP = (0.0, 0.1, 0.15, 0.2, 0.25, 0.3)
-# Measured beside the sweep, never chosen: the global cosine floor the rule replaces, and the
-# rule without neighbourhood support.
-COMPARE: tuple[dict[str, Any], ...] = (
-    {RULE_KEY: 0.0, "min_score": 0.1}, {RULE_KEY: 0.0, "min_score": 0.15},
-    {RULE_KEY: 0.2, "neighbourhood_support": False})
+# The "show fewer rather than irrelevant" rule swept: its bar for a source with a section
+# (fallback: the section's articles around the source's date) and without one (the site's).
+RULE_KEY = "min_relative_score"
+SECTIONLESS_KEY = "sectionless_relative_score"
+RULE_KEYS = (RULE_KEY, SECTIONLESS_KEY)
+SWEEP = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
+# The policy before issue 13's fallback: the site's newest articles, one bar for every source.
+BEFORE: dict[str, Any] = {RULE_KEY: 0.2, "fallback_around": "now"}
+
+
+def compare_settings(key: str) -> tuple[dict[str, Any], ...]:
+    """Measured beside the sweep, never chosen: the policy before, today's fallback with the
+    shipped rule, the global cosine floor the rule replaces, the rule without support."""
+    return (BEFORE, {"fallback_around": "now"}, {key: 0.0, "min_score": 0.15},
+            {"neighbourhood_support": False})
+
+
 TOLERANCE = 0.005  # precision@5 the rule may cost on a tune half (the issue's bound)
 DEFAULT_METHOD = "this project (default policy)"
 STORED_METHOD = "this project (stored top-5, no policy)"
@@ -77,14 +88,27 @@ class CorpusSpec:
     min_group_size: int  # the agreed metric's eligibility rule
     reference: dict[str, tuple[float, float]]  # method -> (precision@5, coverage), full file
     split_by_group: bool  # held-out split by label (storylines) or by article id
+    rule_key: str  # which bar of the rule applies: its articles have sections or none
+    path: Path | None = None  # a file of the repository instead of the datasets folder
+    check: bool = False  # measured and able to veto a value of the rule, never tuned on
 
 
 CORPORA = (
     CorpusSpec("wikipedia-current-events (storyline)", "wikipedia-current-events",
-               "story_root", 6, {"plain": (0.477, 0.919), "tuned": (0.492, 0.955)}, True),
+               "story_root", 6, {"plain": (0.477, 0.919), "tuned": (0.492, 0.955)}, True,
+               RULE_KEY),
     CorpusSpec("reuters21578 (shared topic)", "reuters21578", "topics", 1,
-               {"plain": (0.722, 0.884), "tuned": (0.735, 0.939)}, False),
+               {"plain": (0.722, 0.884), "tuned": (0.735, 0.939)}, False,
+               SECTIONLESS_KEY),
 )
+
+
+# The bundled sample: the only labelled corpus of full-length articles here (the held-out
+# corpora of issue 13 are full-length news). Too small to halve (114 scored articles), so its
+# whole file vetoes any value of the rule that would lower its precision@5 below the policy
+# before; it never picks one.
+SAMPLE = CorpusSpec("bundled sample (storyline)", "sample", "story", 2, {}, True, RULE_KEY,
+                    path=REPO / "data" / "sample" / "articles.jsonl", check=True)
 
 
 @dataclass
@@ -113,9 +137,14 @@ class SweepPoint:
     figures: dict[str, PartFigures]
 
     @property
+    def key(self) -> str | None:
+        """The rule's key, for a point of the sweep proper (None: a comparison)."""
+        keys = list(self.settings)
+        return keys[0] if len(keys) == 1 and keys[0] in RULE_KEYS else None
+
+    @property
     def value(self) -> float | None:
-        """The rule's value, for a point of the sweep proper (None: a comparison)."""
-        return self.settings[RULE_KEY] if list(self.settings) == [RULE_KEY] else None
+        return self.settings[self.key] if self.key else None
 
     @property
     def label(self) -> str:
@@ -157,9 +186,9 @@ def _baseline(path: Path, tuned: bool) -> list[list[int]]:
     return [[int(j) for j in nb if j >= 0] for nb in neighbors]
 
 
-def sweep_settings(values: Sequence[float] = SWEEP, compare: bool = True
-                   ) -> list[dict[str, Any]]:
-    return [{RULE_KEY: v} for v in values] + (list(COMPARE) if compare else [])
+def sweep_settings(values: Sequence[float] = SWEEP, compare: bool = True,
+                   key: str = RULE_KEY) -> list[dict[str, Any]]:
+    return [{key: v} for v in values] + (list(compare_settings(key)) if compare else [])
 
 
 def with_settings(config: dict[str, Any] | None, settings: dict[str, Any]) -> dict[str, Any]:
@@ -174,7 +203,7 @@ def with_settings(config: dict[str, Any] | None, settings: dict[str, Any]) -> di
 def run_corpus(spec: CorpusSpec, root: Path, *, slice_n: int | None = None,
                config: dict[str, Any] | None = None, baselines: bool = True,
                sweep: Sequence[dict[str, Any]] = (), echo: Any = print) -> CorpusRun:
-    source = root / spec.folder / "articles.jsonl"
+    source = spec.path or root / spec.folder / "articles.jsonl"
     out: list[Row] = []
     points: list[SweepPoint] = []
     with tempfile.TemporaryDirectory(prefix="quality-") as tmp_name:
@@ -217,21 +246,35 @@ def run_corpus(spec: CorpusSpec, root: Path, *, slice_n: int | None = None,
     return CorpusRun(out, points, auc)
 
 
-def choose(points: list[SweepPoint], tolerance: float = TOLERANCE) -> float | None:
-    """The sweep value to ship, from the tune halves only: the one with the fewest lists
-    showing an unrelated ``similar`` item (mean over corpora) among the values whose tune
-    precision@5 stays within ``tolerance`` of the rule switched off (0) on every corpus."""
+def choose(points: list[SweepPoint], tolerance: float = TOLERANCE,
+           key: str | None = None, checks: Sequence[str] = ()) -> float | None:
+    """The value of ``key`` (default: the one key swept) to ship, from the tune halves only:
+    the one with the fewest lists showing an unrelated ``similar`` item (mean over the
+    corpora it was swept on) among the values whose tune precision@5 stays within
+    ``tolerance`` of the rule switched off (0) on every such corpus. The corpora named in
+    ``checks`` only veto: a value whose whole-file precision@5 there falls below the policy
+    before (``BEFORE``) is out."""
+    keys = {p.key for p in points if p.key}
+    key = key or (keys.pop() if len(keys) == 1 else None)
     by_corpus: dict[str, dict[float, PartFigures]] = {}
+    vetoed: set[float] = set()
+    floors = {p.corpus: p.figures["whole"].precision for p in points
+              if p.corpus in checks and p.settings == BEFORE}
     for p in points:
-        if p.value is not None:
+        if p.value is None or p.key != key:
+            continue
+        if p.corpus in checks:
+            if p.corpus in floors and p.figures["whole"].precision < floors[p.corpus]:
+                vetoed.add(p.value)
+        else:
             by_corpus.setdefault(p.corpus, {})[p.value] = p.figures["tune"]
     if not by_corpus or any(0.0 not in v for v in by_corpus.values()):
         return None
-    values = sorted(set.intersection(*(set(v) for v in by_corpus.values())))
+    values = sorted(set.intersection(*(set(v) for v in by_corpus.values())) - vetoed)
     ok = [v for v in values
           if all(f[v].precision >= f[0.0].precision - tolerance for f in by_corpus.values())]
     return min(ok, key=lambda v: (np.mean([f[v].unrelated_share for f in by_corpus.values()]),
-                                  -v))
+                                  -v)) if ok else None
 
 
 def _three(figures: dict[str, PartFigures], attr: str) -> str:
@@ -281,22 +324,30 @@ def table(rows: list[Row], slice_n: int | None, *, sweep: list[SweepPoint] | Non
 
 
 def sweep_table(points: list[SweepPoint]) -> str:
-    chosen = choose(points)
-    lines = [f"Sweep of `{RULE_KEY}` (default policy otherwise as configured); chosen on the "
-             f"tune halves: {chosen if chosen is not None else 'n/a'} (fewest lists with an "
-             f"unrelated similar item with tune precision@5 within {TOLERANCE} of the rule "
-             f"off), shipped default {getattr(DEFAULTS, RULE_KEY)}.", "",
+    keys = [k for k in RULE_KEYS if any(p.key == k for p in points)]
+    checks = [c.name for c in (*CORPORA, SAMPLE) if c.check]
+    chosen = {k: choose(points, key=k, checks=checks) for k in keys}
+    said = "; ".join(f"`{k}` {chosen[k] if chosen[k] is not None else 'n/a'} (shipped "
+                     f"default {getattr(DEFAULTS, k)})" for k in keys)
+    lines = [f"Sweep of the rule (default policy otherwise as configured); chosen on the tune "
+             f"halves (fewest lists with an unrelated similar item with tune precision@5 "
+             f"within {TOLERANCE} of the rule off; the bundled sample, whole file, vetoes a "
+             f"value that lowers its precision@5 below the policy before): {said}. "
+             f"`{RULE_KEY}` applies to sources with a section, `{SECTIONLESS_KEY}` to those "
+             f"without. The policy before (issue 13): "
+             f"{', '.join(f'{k} {v}' for k, v in BEFORE.items())}.", "",
              "| corpus | settings | precision@5 tune / held-out | lists with unrelated similar "
              "tune / held-out | similar precision tune / held-out | fallback share tune / "
-             "held-out | coverage whole |", "|---|---|---|---|---|---|---|"]
+             "held-out | precision@5 whole | coverage whole |", "|---|---|---|---|---|---|---|---|"]
     for p in points:
-        f, mark = p.figures, " (chosen)" if p.value is not None and p.value == chosen else ""
+        f = p.figures
+        mark = " (chosen)" if p.key and p.value == chosen.get(p.key) else ""
         lines.append(
             f"| {p.corpus} | {p.label}{mark} | "
             + " | ".join(f"{getattr(f['tune'], a):.4f} / {getattr(f['held-out'], a):.4f}"
                          for a in ("precision", "unrelated_share", "similar_precision",
                                    "fallback_share"))
-            + f" | {f['whole'].coverage:.4f} |")
+            + f" | {f['whole'].precision:.4f} | {f['whole'].coverage:.4f} |")
     return "\n".join(lines)
 
 
@@ -307,11 +358,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="use the first N articles of each corpus")
     parser.add_argument("--config", default=None, help="TOML config ([vectorizer], [policies])")
     parser.add_argument("--datasets", default=None, help=f"datasets folder (default {DATASETS})")
-    parser.add_argument("--only", choices=[c.folder for c in CORPORA], default=None)
+    parser.add_argument("--only", choices=[c.folder for c in (*CORPORA, SAMPLE)], default=None)
     parser.add_argument("--no-baselines", action="store_true",
                         help="skip the scikit-learn baselines (faster tuning runs)")
     parser.add_argument("--no-sweep", action="store_true",
-                        help=f"skip the sweep of {RULE_KEY} (on by default without --slice)")
+                        help="skip the sweep of the relevance rule (on by default without --slice)")
     args = parser.parse_args(argv)
     root = datasets_dir(Path(args.datasets) if args.datasets else None)
     missing = [c.folder for c in CORPORA if not (root / c.folder / "articles.jsonl").is_file()]
@@ -323,10 +374,10 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[Row] = []
     points: list[SweepPoint] = []
     aucs: dict[str, dict[str, float]] = {}
-    sweep = () if args.no_sweep or args.slice else sweep_settings()
-    for spec in CORPORA:
+    for spec in (*CORPORA, SAMPLE):
         if args.only and spec.folder != args.only:
             continue
+        sweep = () if args.no_sweep or args.slice else sweep_settings(key=spec.rule_key)
         run = run_corpus(spec, root, slice_n=args.slice, config=config,
                          baselines=not args.no_baselines, sweep=sweep,
                          echo=lambda m: print(m, file=sys.stderr))

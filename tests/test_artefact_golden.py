@@ -46,8 +46,16 @@ def test_golden_model_has_the_same_candidates(golden_models: Path) -> None:
     assert got == EXPECTED["candidates"]
 
 
-def test_golden_model_serves_the_same_lists(golden_models: Path) -> None:
-    app = create_app({"MODELS_DIR": str(golden_models), "TESTING": True, "RELOAD_INTERVAL": 0})
+# The lists were recorded with the fallback of the time (the newest articles); this file
+# checks the artefact format, not the policy's defaults, so it pins that fallback.
+POLICY_OF_THE_TIME = '[policies.default]\nfallback_around = "now"\n'
+
+
+def test_golden_model_serves_the_same_lists(golden_models: Path, tmp_path: Path) -> None:
+    config = tmp_path / "recommender.toml"
+    config.write_text(POLICY_OF_THE_TIME)
+    app = create_app({"MODELS_DIR": str(golden_models), "TESTING": True, "RELOAD_INTERVAL": 0,
+                      "CONFIG": str(config)})
     client = app.test_client()
     for article_id, expected in EXPECTED["related"].items():
         resp = client.get(f"/v1/articles/{article_id}/related?limit={EXPECTED['limit']}")

@@ -8,6 +8,7 @@ from recommender.artefact.load import load_model
 from recommender.artefact.store import ModelStore
 from recommender.cli import main
 from recommender.evaluate import evaluate_model, format_table, read_label_groups, render_html
+from recommender.evaluate.report import format_sweep
 from recommender.evaluate.sweep import (
     DEFAULT_SWEEP,
     MAX_SWEEP_VALUES,
@@ -17,6 +18,7 @@ from recommender.evaluate.sweep import (
     with_override,
 )
 from recommender.policy import DEFAULTS
+from tests.support.policy_models import art, make_model
 from tests.test_evaluate_cli import labelled_models  # noqa: F401 (a fixture)
 
 
@@ -138,3 +140,18 @@ def test_cli_rejects_a_bad_sweep_before_ranking(runner, labelled_models):  # noq
     assert "Invalid value for '--sweep'" in res.output
     assert "min_score: must be at least 0 and at most 1, got 2" in res.output
     assert "Traceback" not in res.output and "ranking" not in res.output
+
+
+def test_a_bar_that_cannot_act_says_which_key_to_sweep():
+    sectionless = make_model([art("a", "moon probe", section=None),
+                              art("b", "moon probe orbit", section=None)])
+    spec = parse_sweep("min_relative_score=0,0.5")
+    assert spec is not None
+    sweep = run_sweep(sectionless, spec, k=2)
+    assert "sweep sectionless_relative_score instead" in sweep["note"]
+    assert "sectionless_relative_score instead" in format_sweep(sweep)
+    other = parse_sweep("sectionless_relative_score=0,0.5")
+    assert other is not None and "note" not in run_sweep(sectionless, other, k=2)
+    sectioned = make_model([art("a", "moon probe"), art("b", "moon probe orbit")])
+    assert "note" not in run_sweep(sectioned, spec, k=2)
+    assert "min_relative_score instead" in run_sweep(sectioned, other, k=2)["note"]

@@ -23,9 +23,11 @@ def test_items_carry_their_source_and_the_policy_is_named(client) -> None:
     body = client.get("/v1/articles/space-1/related?limit=5").get_json()
     got = [(i["id"], i["source"]) for i in body["items"]]
     assert got[:2] == [("space-2", "similar"), ("space-3", "similar")]
-    # Only two science articles are similar; the rest is the site's newest (never empty).
+    # Only two science articles are similar; the rest is the site's articles published
+    # closest to the source's date (never empty), the food section's weeks after, not the
+    # newest politics.
     assert [s for _, s in got[2:]] == ["recent"] * 3
-    assert [i for i, _ in got[2:]] == ["vote-3", "vote-2", "vote-1"]
+    assert [i for i, _ in got[2:]] == ["bake-1", "bake-2", "bake-3"]
     assert all(i["score"] == 0 for i in body["items"][2:])
     assert body["policy"]["name"] == "default" and len(body["policy"]["version"]) == 8
 
@@ -124,8 +126,11 @@ def test_overrides_file_applies_without_retraining_and_reloads(models_dir, tmp_p
     assert body["items"][0]["id"] == "bake-1" and body["items"][0]["source"] == "pinned"
     assert "space-2" not in ids(client.get("/v1/articles/space-1/related?limit=3"))
     _stamp(path, {"blocks": [{"item": "space-3"}]}, 2_000)
-    got = ids(client.get("/v1/articles/space-1/related?limit=3"))
-    assert got[0] == "space-2" and "space-3" not in got and "bake-1" not in got
+    body = client.get("/v1/articles/space-1/related?limit=3").get_json()
+    got = [i["id"] for i in body["items"]]
+    # The pin is gone (bake-1 may still come as fallback, published nearest the source).
+    assert got[0] == "space-2" and "space-3" not in got
+    assert "pinned" not in {i["source"] for i in body["items"]}
     _stamp(path, "{broken", 3_000)
     resp = client.get("/v1/articles/space-1/related?limit=3")
     assert resp.status_code == 200 and "space-3" not in ids(resp)
@@ -152,6 +157,14 @@ def test_policies_from_the_config_file_and_the_policy_setting(models_dir, tmp_pa
     bad = _config(tmp_path, "[policies.strict]\nmin_scroe = 0.3\n")
     with pytest.raises(SettingsError, match=r"\[policies.strict\].*min_scroe"):
         create_app({**base, "CONFIG": bad})
+
+
+def test_fallback_around_now_gives_the_sites_newest(models_dir, tmp_path) -> None:
+    cfg = _config(tmp_path, '[policies.default]\nfallback_around = "now"\n')
+    app = create_app({"MODELS_DIR": str(models_dir), "TESTING": True, "CONFIG": cfg})
+    body = app.test_client().get("/v1/articles/space-1/related?limit=5").get_json()
+    assert [(i["id"], i["source"]) for i in body["items"][2:]] == [
+        ("vote-3", "recent"), ("vote-2", "recent"), ("vote-1", "recent")]
 
 
 def test_unknown_policy_from_an_assignment(client, monkeypatch) -> None:

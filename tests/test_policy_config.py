@@ -39,6 +39,8 @@ def test_default_always_present_and_variants_inherit_it() -> None:
     ({"exclude_ids": [1, 2]}, "exclude_ids"),
     ({"fallback": "yes"}, "fallback"),
     ({"mmr_lambda": True}, "mmr_lambda"),
+    ({"fallback_around": "today"}, "fallback_around"),
+    ({"sectionless_relative_score": 1.5}, "sectionless_relative_score"),
 ])
 def test_bad_values_name_the_table_and_key(table, key) -> None:
     if key is None:

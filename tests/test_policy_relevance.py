@@ -84,6 +84,23 @@ def test_unseen_text_uses_the_same_rule() -> None:
     assert ids(model, shown)[:2] == ["src", "close"] and "stray" not in ids(model, shown)
 
 
+def test_a_source_without_a_section_has_its_own_bar() -> None:
+    # Its fallback is the whole site's articles, rarely on the subject: the weak stray match
+    # can be kept there while a source with a section gives that slot to its section.
+    records = corpus()
+    records[0] = {**records[0], "section": None}
+    model = make_model(records)
+    strict = {"min_relative_score": 0.3, "neighbourhood_support": False, "fallback": False}
+    lenient = policy(**strict, sectionless_relative_score=0.0).rank(
+        model, 6, source_row=0, now=NOW)
+    assert "stray" in ids(model, lenient)
+    same = policy(**strict, sectionless_relative_score=0.3).rank(model, 6, source_row=0, now=NOW)
+    assert "stray" not in ids(model, same)
+    with_section = policy(**strict, sectionless_relative_score=0.0).rank(
+        make_model(corpus()), 6, source_row=0, now=NOW)
+    assert "stray" not in ids(make_model(corpus()), with_section)
+
+
 @pytest.mark.parametrize(("table", "fragment"), [
     ({"min_relative_score": 1.5}, "at most 1"),
     ({"min_relative_score": "high"}, "must be a number"),

@@ -127,6 +127,8 @@ def format_sweep(sweep: dict[str, Any]) -> str:
                         enumerate(zip(r, widths, strict=True))) for r in [heads, *body]]
     if not sweep.get("labelled"):
         lines.append("(no ground truth: give --labels-from or --pairs for the precision columns)")
+    if sweep.get("note"):
+        lines.append(f"({sweep['note']})")
     return "\n".join(lines)
 
 
@@ -223,6 +225,8 @@ def _sweep_html(sweep: dict[str, Any] | None) -> str:
     note = "" if sweep.get("labelled") else (
         "<p>No ground truth was given, so the precision columns are empty "
         "(<code>--labels-from</code> or <code>--pairs</code>).</p>")
+    if sweep.get("note"):
+        note += f"<p>{esc(sweep['note'])}.</p>"
     return f"""<h2>Sweep of {esc(sweep['key'])}</h2>
 <p>The same model ranked once per value of <code>{esc(sweep['key'])}</code> in policy
 {esc(sweep['policy'])}, everything else unchanged; * marks the policy's current value

@@ -150,5 +150,30 @@ def run_sweep(model: Model, sweep: Sweep, *, k: int, policy: str = "default",
                              with_override(config_data, policy, sweep.key, value), now=now,
                              progress=_stage(progress, f"sweep {sweep.key}={value}"))
         rows.append(_row(model, lists, rel, value))
-    return {"key": sweep.key, "policy": policy, "current": base.get(sweep.key), "k": k,
-            "labelled": rel is not None, "rows": rows}
+    out = {"key": sweep.key, "policy": policy, "current": base.get(sweep.key), "k": k,
+           "labelled": rel is not None, "rows": rows}
+    note = idle_bar_note(model, sweep.key)
+    if note:
+        out["note"] = note
+    return out
+
+
+# The relevance bar has one key for sources with a section and one for those without.
+BARS = {"min_relative_score": True, "sectionless_relative_score": False}
+
+
+def idle_bar_note(model: Model, key: str) -> str | None:
+    """Why a sweep of one of the two relevance bars moves nothing on this model, if it can't:
+    no published article with a section (or none without one) to apply it to."""
+    if key not in BARS:
+        return None
+    published = np.asarray(model.published_mask, dtype=bool)
+    with_section = [bool(a.get("section")) for a, p in zip(model.articles, published,
+                                                           strict=True) if p]
+    wants = BARS[key]
+    if any(has == wants for has in with_section):
+        return None
+    other = next(k for k, v in BARS.items() if v != wants)
+    which = "with" if wants else "without"
+    return (f"{key} applies to articles {which} a section and this model has none: "
+            f"sweep {other} instead")

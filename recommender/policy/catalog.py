@@ -3,7 +3,8 @@
 Dates, sections, languages and canonical URLs come from the model's columns
 (``artefact/columns.py``: memory-mapped arrays written at training, shared by the workers);
 eligibility and filters over ~50 candidates are a few vectorised comparisons, and the
-fallback lists (most recent first, per section and site-wide) are sorted once, not per request.
+fallback orders (newest first, per section and site-wide; step 7 walks them outwards from
+the source's date) are sorted once, not per request.
 """
 
 from __future__ import annotations

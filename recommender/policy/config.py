@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 RECENCY_MODES = ("off", "age", "around")
+FALLBACK_AROUND = ("source", "now")  # which date the fallback's articles are closest to
 DAY = 86400.0  # settings count days, the catalog epoch seconds
 
 
@@ -38,8 +39,9 @@ class PolicyConfig:
     max_age_days: float | None = None
     # 3. relevance threshold
     min_score: float = 0.05
-    min_relative_score: float = 0.2  # chosen on held-out splits: README, Quality on real corpora
+    min_relative_score: float = 0.4  # chosen on held-out splits: README, Quality on real corpora
     neighbourhood_support: bool = True
+    sectionless_relative_score: float = 0.2  # the same bar for a source without a section
     # 4. order by the model's neighbourhood affinity (when it has one) instead of the cosine
     neighbourhood: bool = True
     # 4. recency
@@ -55,6 +57,7 @@ class PolicyConfig:
     overrides: bool = True
     # 7. fallback
     fallback: bool = True
+    fallback_around: str = "source"  # the source's date (a new article's is about now) or now
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -121,9 +124,10 @@ def parse_policy(table: Mapping[str, Any], where: str = "[policies.default]",
         elif key in ("same_language", "overrides", "fallback", "neighbourhood",
                      "neighbourhood_support"):
             values[key] = _bool(where, key, value)
-        elif key == "recency":
-            if value not in RECENCY_MODES:
-                raise PolicyError(f"{where} recency: must be one of {', '.join(RECENCY_MODES)}, "
+        elif key in ("recency", "fallback_around"):
+            modes = RECENCY_MODES if key == "recency" else FALLBACK_AROUND
+            if value not in modes:
+                raise PolicyError(f"{where} {key}: must be one of {', '.join(modes)}, "
                                   f"got {value!r}", field=key)
             values[key] = value
         elif key == "max_age_days":
@@ -137,7 +141,8 @@ def parse_policy(table: Mapping[str, Any], where: str = "[policies.default]",
             values[key] = value
         elif key in ("duplicate_threshold",):
             values[key] = _number(where, key, value, 0, 1, lo_open=True)
-        elif key in ("min_score", "min_relative_score", "recency_weight", "mmr_lambda"):
+        elif key in ("min_score", "min_relative_score", "sectionless_relative_score",
+                     "recency_weight", "mmr_lambda"):
             values[key] = _number(where, key, value, 0, 1)
         else:  # half-lives
             values[key] = _number(where, key, value, 0, lo_open=True)

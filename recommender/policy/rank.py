@@ -65,7 +65,7 @@ class Policy:
         source_dups = cand.rows[is_dup]
         eligible = gate.eligible(cand.rows) & ~is_dup
         passing = eligible & gate.passes(cand.rows)
-        kept = above_threshold(cfg, cat, cand, passing)
+        kept = above_threshold(cfg, cat, cand, passing, src.section)
         trace.record("eligibility", cand.rows, mask=eligible)
         trace.record("filters", cand.rows, mask=passing)
         trace.record("threshold", cand.rows, mask=kept)
@@ -94,7 +94,7 @@ class Policy:
         out = place_pins(similar, pins, cat, src, limit)
         trace.record("final", out)
 
-        # 7. Fallback: the section's most recent articles, then the site's.
+        # 7. Fallback: the section's articles around the source's date, then the site's.
         used_fallback = cfg.fallback and len(out) < limit and fallback(
             cat, cfg, gate, src, source_dups, out, limit)
         if explain:

@@ -1,10 +1,20 @@
-"""Step 7, fallback: fill a short list with the section's most recent articles, then the site's.
+"""Step 7, fallback: fill a short list from the source's section, then from the whole site.
+
+Which articles: with ``fallback_around = "source"`` (the default) those published closest
+to the source's own date, either side (what else happened in the section around then: for
+an archive article its own period, for a new article, whose date is about now, the newest);
+with ``"now"`` the newest, whatever the source's date. Never by text similarity: a fallback
+item claims nothing, and ordering it by cosine would only relabel the weak matches the
+threshold dropped. An undated source gets the newest.
 
 Fallback rows pass eligibility and filters, the section cap and the one-URL rule, and are
 never near-copies of the source or of anything already in the list.
 """
 
 from __future__ import annotations
+
+import math
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -19,12 +29,79 @@ from recommender.policy.vectors import pool_sims, stored_sims
 FALLBACK_CHUNK = 64
 
 
+def newest_first(order: np.ndarray, size: int) -> Iterator[np.ndarray]:
+    """``order`` (newest first, as the catalog keeps it) in chunks of ``size``."""
+    for start in range(0, len(order), size):
+        yield order[start:start + size]
+
+
+def _dated_count(order: np.ndarray, ts: np.ndarray) -> int:
+    """How many rows of ``order`` (dated rows first, undated last) have a date."""
+    lo, hi = 0, len(order)
+    if not hi or not math.isnan(ts[order[-1]]):
+        return hi  # the usual case: every article dated
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if math.isnan(ts[order[mid]]):
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+def _first_not_newer(order: np.ndarray, ts: np.ndarray, t0: float, end: int) -> int:
+    """Position in ``order[:end]`` (dates descending) of the first row dated ``t0`` or
+    earlier: a binary search reading log2(n) dates, not the section's whole column."""
+    lo, hi = 0, end
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if ts[order[mid]] > t0:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+def nearest_first(order: np.ndarray, ts: np.ndarray, t0: float,
+                  size: int) -> Iterator[np.ndarray]:
+    """The rows of ``order`` (newest first, undated last) by distance from the date ``t0``,
+    either side, undated last.
+
+    Two runs leave ``t0``'s place, one towards older and one towards newer rows, each
+    sorted by distance; a block of ``size`` from each is merged, and the rows no farther
+    than the nearer block's far end are final (anything beyond a block is farther on its
+    side). Only the rows the list reaches are ever read. Equal distances within a block: the
+    newer row first (what happened next), then the catalog's order.
+    """
+    dated = _dated_count(order, ts)
+    older = _first_not_newer(order, ts, t0, dated)  # next older position, moving up
+    if older == 0:  # nothing newer than the source (a new article): simply the newest first
+        yield from newest_first(order, size)
+        return
+    newer = older  # order[newer - 1] is the next newer row, moving down
+    inf = float("inf")
+    while older < dated or newer > 0:
+        lo, hi = max(0, newer - size), min(older + size, dated)
+        new_blk, old_blk = order[lo:newer], order[older:hi]  # both in catalog order
+        d_new, d_old = ts[new_blk] - t0, t0 - ts[old_blk]  # descending, ascending
+        bound = min(float(d_old[-1]) if hi < dated else inf, float(d_new[0]) if lo else inf)
+        n_new = int(np.count_nonzero(d_new <= bound))
+        n_old = int(np.count_nonzero(d_old <= bound))
+        rows = np.concatenate((new_blk[len(new_blk) - n_new:], old_blk[:n_old]))
+        dist = np.concatenate((d_new[len(d_new) - n_new:], d_old[:n_old]))
+        yield rows[np.argsort(dist, kind="stable")]  # stable: newer side, catalog order
+        older, newer = older + n_old, newer - n_new
+    yield from newest_first(order[dated:], size)
+
+
 class _Filler:
     def __init__(self, cat: Catalog, cfg: PolicyConfig, gate: Gate, src: Source,
                  source_dups: np.ndarray, out: list[RankedItem], limit: int):
         self.cat, self.gate, self.source_dups, self.out, self.limit = \
             cat, gate, source_dups, out, limit
         self.threshold = cfg.duplicate_threshold
+        # Around the source's date, unless the policy says now or the source has no date.
+        self.t0 = src.ts if cfg.fallback_around == "source" else float("nan")
         rows = [it.row for it in out]
         self.taken = set(rows)
         self.quota = Quota(cat, cfg.max_per_section, rows)
@@ -32,13 +109,16 @@ class _Filler:
         self.against = rows + ([src.row] if src.row is not None else [])
         self.added = 0
 
-    def fill(self, label: str, ordered: np.ndarray) -> None:
-        start = 0
-        while start < len(ordered) and len(self.out) < self.limit:
-            # Small chunks first: usually the first few recent articles fill the block.
-            size = min(FALLBACK_CHUNK, 2 * (self.limit - len(self.out)) + 4)
-            chunk = ordered[start:start + size]
-            start += size
+    def fill(self, label: str, order: np.ndarray) -> None:
+        if len(self.out) >= self.limit or not len(order):
+            return
+        # Small chunks: usually the first few articles fill the block.
+        size = min(FALLBACK_CHUNK, 2 * (self.limit - len(self.out)) + 4)
+        chunks = newest_first(order, size) if np.isnan(self.t0) else \
+            nearest_first(order, self.cat.ts, self.t0, size)
+        for chunk in chunks:
+            if len(self.out) >= self.limit:
+                break
             chunk = chunk[self.gate.admits(chunk)]
             chunk = chunk[~np.isin(chunk, self.source_dups)]
             if len(chunk):
@@ -67,7 +147,8 @@ class _Filler:
 
 def fallback(cat: Catalog, cfg: PolicyConfig, gate: Gate, src: Source, source_dups: np.ndarray,
              out: list[RankedItem], limit: int) -> bool:
-    """Append fallback items to ``out`` up to ``limit``; True if any was added."""
+    """Append fallback items to ``out`` up to ``limit``: the source's section first, then the
+    site (``cfg.fallback_around`` says around which date); True if any was added."""
     filler = _Filler(cat, cfg, gate, src, source_dups, out, limit)
     if src.section >= 0:
         filler.fill("section", cat.recent_by_section.get(src.section, np.zeros(0, int)))
