@@ -20,6 +20,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         demo,
         errors,
         events,
+        fastpath,
         headers,
         health,
         index,
@@ -53,4 +54,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     headers.install_security(app)
     metrics.install(app)  # GET /metrics; per-request figures
     requestlog.install(app)  # one JSON line per request, X-Request-Id
+    fastpath.install(app)  # GET related lists by id without Flask's request machinery
     return app
