@@ -1,14 +1,15 @@
 """In-process cost of one request, without a server: the WSGI app called in a loop.
 
     python -m benchmarks.profile_serve [--articles 100000] [--distinct 500] [--requests 20000]
-                                       [--profile related] [--top 30]
+                                       [--profile related] [--top 30] [--no-freeze]
 
 Builds the service (``create_app``) on a synthetic model and the benchmark's hello-world,
 then calls each WSGI app directly with a prebuilt environ (no socket, no test client), the
 way gunicorn's worker does: the hello-world, ``GET /healthz`` and ``GET related`` round
 robin over --distinct articles (warmed first, like a widget's traffic). Prints microseconds
 per request (perf counter, median of 3 passes) and, with --profile NAME, a cProfile of that
-row. Prometheus runs in multiprocess mode, as under gunicorn. Writes
+row. Prometheus runs in multiprocess mode and the collector is frozen after loading
+(``--no-freeze``: not), as under gunicorn. Writes
 benchmarks/results/profile_serve.md.
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import io
 import os
 import pstats
@@ -49,11 +51,14 @@ def _start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) ->
         raise RuntimeError(f"unexpected status {status}")
 
 
-def call_loop(app: Wsgi, paths: list[str], n: int) -> float:
-    """Microseconds per request over ``n`` requests cycling through ``paths``."""
+def call_loop(app: Wsgi, paths: list[str], n: int, times: list[float] | None = None) -> float:
+    """Microseconds per request over ``n`` requests cycling through ``paths``; each
+    request's own time appended to ``times`` when given."""
     envs = [environ(p) for p in paths]
-    start = time.perf_counter()
+    clock = time.perf_counter
+    start = clock()
     for i in range(n):
+        began = clock()
         env = dict(envs[i % len(envs)])
         body = app(env, _start)
         for _ in body:
@@ -61,7 +66,14 @@ def call_loop(app: Wsgi, paths: list[str], n: int) -> float:
         close = getattr(body, "close", None)
         if close is not None:
             close()
-    return (time.perf_counter() - start) * 1e6 / n
+        if times is not None:
+            times.append(clock() - began)
+    return (clock() - start) * 1e6 / n
+
+
+def _quantile(times: list[float], q: float) -> float:
+    ordered = sorted(times)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1e6
 
 
 def main() -> None:
@@ -71,6 +83,8 @@ def main() -> None:
     ap.add_argument("--requests", type=int, default=20_000)
     ap.add_argument("--profile", choices=("hello", "healthz", "related"), default=None)
     ap.add_argument("--top", type=int, default=30)
+    ap.add_argument("--no-freeze", dest="freeze", action="store_false",
+                    help="leave the garbage collector as it is (gunicorn workers freeze it)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="profile-serve-"))
     try:
@@ -85,9 +99,12 @@ def main() -> None:
         shutil.rmtree(tmp, ignore_errors=True)
     print(write_table(
         "profile_serve.md", f"In-process WSGI cost per request, {args.articles:,}-article "
-        "synthetic model", ["endpoint", "us/request", "vs hello-world"], rows,
-        f"Median of 3 passes of {args.requests} calls. Command: python -m "
-        f"benchmarks.profile_serve --articles {args.articles} --requests {args.requests}"))
+        "synthetic model", ["endpoint", "us/request", "vs hello-world", "p50 us", "p99 us",
+                             "p99/p50"], rows,
+        f"Median of 3 passes of {args.requests} calls; p50/p99 over all 3 passes' calls"
+        f"{'' if args.freeze else ', without gc.freeze()'}. Command: python -m "
+        f"benchmarks.profile_serve --articles {args.articles} --requests {args.requests}"
+        f"{'' if args.freeze else ' --no-freeze'}"))
 
 
 def _measure(models: Path, args: argparse.Namespace) -> list[list[str]]:
@@ -108,11 +125,19 @@ def _measure(models: Path, args: argparse.Namespace) -> list[list[str]]:
         "hello": (hello.wsgi_app, ["/"]), "healthz": (app.wsgi_app, ["/healthz"]),
         "related": (app.wsgi_app, urls)}
     call_loop(app.wsgi_app, urls, len(urls) * 3)  # warm the result cache and the model
+    if args.freeze:  # as the gunicorn config does after a worker loads the app
+        gc.collect()
+        gc.freeze()
     out: dict[str, float] = {}
+    tails: dict[str, tuple[float, float]] = {}
     for name, (wsgi, paths) in cases.items():
         call_loop(wsgi, paths, min(2000, args.requests))
-        out[name] = statistics.median(call_loop(wsgi, paths, args.requests) for _ in range(3))
-        print(f"{name}: {out[name]:.1f} us/request", flush=True)
+        times: list[float] = []
+        out[name] = statistics.median(call_loop(wsgi, paths, args.requests, times)
+                                      for _ in range(3))
+        tails[name] = (_quantile(times, 0.5), _quantile(times, 0.99))
+        print(f"{name}: {out[name]:.1f} us/request, p50 {tails[name][0]:.1f} us, "
+              f"p99 {tails[name][1]:.1f} us", flush=True)
     if args.profile:
         wsgi, paths = cases[args.profile]
         prof = cProfile.Profile()
@@ -120,7 +145,9 @@ def _measure(models: Path, args: argparse.Namespace) -> list[list[str]]:
         text = io.StringIO()
         pstats.Stats(prof, stream=text).sort_stats("tottime").print_stats(args.top)
         print(text.getvalue())
-    return [[name, f"{us:.1f}", f"{out['hello'] / us:.2f}x"] for name, us in out.items()]
+    return [[name, f"{us:.1f}", f"{out['hello'] / us:.2f}x", f"{tails[name][0]:.1f}",
+             f"{tails[name][1]:.1f}", f"{tails[name][1] / tails[name][0]:.1f}"]
+            for name, us in out.items()]
 
 
 if __name__ == "__main__":
