@@ -94,6 +94,7 @@ def test_a_plain_get_does_not_reach_flask(app) -> None:
     ("/v1/articles/sp%C3%A4ce/related", "", {}, "404 NOT FOUND"),  # non-ASCII: werkzeug's
     ("/v1/articles//related", "", {}, "405 METHOD NOT ALLOWED"),  # PUT /v1/articles/<id>
     ("/healthz", "", {}, "200 OK"),
+    (PATH, "", {"Transfer-Encoding": "chunked"}, "200 OK"),  # a body: api/body's limits
 ])
 def test_everything_else_goes_to_flask(app, path: str, query: str, headers: dict,
                                        status: str) -> None:
@@ -147,11 +148,11 @@ def test_the_log_line_reaches_another_handler_as_a_record(client) -> None:
 
 
 def test_gunicorn_freezes_the_gc_after_load_and_again_after_a_swap(app) -> None:
-    from recommender.api.gunicorn_config import _freeze_gc
+    from recommender.api.gcfreeze import freeze_after_loads
 
     holder = app.extensions["recommender.models"]
     try:
-        _freeze_gc(app)
+        freeze_after_loads(app)
         assert gc.get_freeze_count() > 0
         gc.unfreeze()
         holder.listeners[-1]("serving", "v2")

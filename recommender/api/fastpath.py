@@ -9,7 +9,8 @@ metrics (``api/metrics``) and the JSON log line with its request id (``api/reque
 
 Everything else goes to Flask unchanged, so there is one implementation of each case: other
 paths and methods, conditional requests (``If-None-Match``... : werkzeug's 304 logic),
-paths werkzeug would decode or redirect (non-ASCII, ``//``), and any request the core or the
+paths werkzeug would decode or redirect (non-ASCII, ``//``), a GET with a body (the body
+limits of ``api/body``), and any request the core or the
 parameters refuse. A refused request is handed over before anything was recorded (the core
 signs and queues ``served`` rows last), so Flask answers it again with the one error shape.
 """
@@ -45,6 +46,8 @@ def article_id_of(environ: dict[str, Any]) -> str | None:
         return None
     if not path.isascii() or "//" in path or headers.conditional(environ):
         return None
+    if environ.get("CONTENT_LENGTH") not in (None, "", "0") or "HTTP_TRANSFER_ENCODING" in environ:
+        return None  # a GET with a body: Flask's limits on bodies apply (api/body)
     return path[len(PREFIX):-len(SUFFIX)]
 
 

@@ -129,30 +129,8 @@ def on_exit(server):  # noqa: ARG001 - gunicorn's hook signature
 def post_worker_init(worker):
     """gunicorn's own 4xx (line too long, bad headers) in the service's JSON error shape;
     the loaded app and model out of the garbage collector's sight."""
+    from recommender.api.gcfreeze import freeze_after_loads
     from recommender.api.gunicorn_errors import install
 
     install()
-    _freeze_gc(worker.wsgi)
-
-
-def _freeze_gc(app):
-    """``gc.freeze()`` once the app (and its model) is loaded, and again after each model
-    swap: a full collection walks every tracked object, ~150k for a 100k-article model
-    (150 ms here), which lands on one request's latency (the p99) and costs CPU for nothing,
-    since the model's objects live as long as the worker serves it. The swap unfreezes and
-    collects once first, so that cycles in the old model can still be freed."""
-    import gc
-
-    gc.collect()
-    gc.freeze()
-    holder = getattr(app, "extensions", {}).get("recommender.models")
-    if holder is None:  # not the service (the benchmarks' hello-world)
-        return
-
-    def refreeze(what, version):  # noqa: ARG001 - the holder's listener signature
-        if what == "serving":
-            gc.unfreeze()
-            gc.collect()
-            gc.freeze()
-
-    holder.listeners.append(refreeze)
+    freeze_after_loads(worker.wsgi)
