@@ -49,7 +49,7 @@ FRAME_OPTIONS = {"demo": "SAMEORIGIN", "block": "DENY"}  # for browsers without 
 # werkzeug's conditional machinery has nothing to do, and it costs a few percent per request.
 _CONDITIONAL = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MATCH", "HTTP_IF_MODIFIED_SINCE",
                 "HTTP_IF_UNMODIFIED_SINCE", "HTTP_IF_RANGE", "HTTP_RANGE")
-# On every response (``install_security``); the CSP only where a view set none.
+# On every response (``install``); the CSP and Referrer-Policy only where a view set none.
 SECURITY = (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", REFERRER_POLICY),
             ("Content-Security-Policy", CSP["default"]))
 Items = list[tuple[str, str]]
@@ -139,18 +139,8 @@ def unauthorized(resp: Response) -> Response:
 
 
 def request_id(resp: Response, rid: str) -> Response:
-    resp.headers["X-Request-Id"] = rid
+    _put(resp, [("X-Request-Id", rid)], True)
     return resp
-
-
-def install_security(app: Flask) -> None:
-    @app.after_request
-    def _security(resp: Response) -> Response:
-        first, *others = SECURITY
-        resp.headers[first[0]] = first[1]
-        for name, value in others:
-            resp.headers.setdefault(name, value)
-        return resp
 
 
 class Cors:
@@ -180,16 +170,30 @@ def cors_for(config: Mapping[str, Any]) -> Cors | None:
     return Cors(origins) if origins else None
 
 
-def install_cors(app: Flask) -> None:
+def _put(resp: Response, items: Items, overwrite: bool) -> None:
+    """``items`` on ``resp``: added when absent (werkzeug's ``set`` scans and re-validates
+    for each header, half of a small response's hooks), replaced when ``overwrite``."""
+    present = {name.lower() for name in resp.headers.keys()}  # noqa: SIM118 - a Headers
+    for name, value in items:
+        if name.lower() not in present:
+            resp.headers.add(name, value)
+        elif overwrite:
+            resp.headers[name] = value
+
+
+def install(app: Flask) -> None:
+    """The security headers and CORS on every response Flask answers, in one hook."""
     cors = cors_for(app.config)
-    if cors is None:
-        return
+    first, others = list(SECURITY[:1]), list(SECURITY[1:])
 
     @app.after_request
-    def _cors(resp: Response) -> Response:
-        for name, value in cors.items(request.headers.get("Origin")):
-            if name == "Vary":
-                resp.vary.add(value)
-            else:
-                resp.headers[name] = value
+    def _common(resp: Response) -> Response:
+        _put(resp, first, True)  # nosniff, whatever a view set
+        _put(resp, others, False)  # a view's own CSP or Referrer-Policy wins
+        if cors is not None:
+            granted = cors.items(request.headers.get("Origin") if not cors.allow_any else None)
+            if granted and granted[0][0] == "Vary":
+                resp.vary.add("Origin")
+                granted = granted[1:]
+            _put(resp, granted, True)
         return resp
