@@ -1,7 +1,7 @@
 """``GET /v1/articles/<id>/related`` answered before Flask's request machinery.
 
 The widget's request is the service's hot path, and a cached list costs little next to what
-Flask adds around it (a request context, URL matching, a werkzeug ``Response``, seven hooks
+Flask adds around it (a request context, URL matching, a werkzeug ``Response``, six hooks
 each looked up through context proxies). This WSGI middleware answers a plain GET of a list
 by id with the same functions the Flask view and hooks use: the parameters
 (``api/params``), the core's ``related``, the headers (``api/headers.related_json``), the
