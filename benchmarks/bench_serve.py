@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import tempfile
@@ -80,6 +81,7 @@ def main() -> None:
     if not args.post:
         del runs["post"]
     results: dict[str, list[dict[str, float]]] = {name: [] for name in runs}
+    loads: list[float] = []
     try:
         servers["hello"].wait("/")
         for name in ("app", "nocache"):
@@ -92,6 +94,7 @@ def main() -> None:
         for _ in range(4 * args.workers if post else 0):  # each worker reads the vocabulary
             urllib.request.urlopen(post, timeout=120).read()
         for r in range(args.repeat):
+            loads.append(os.getloadavg()[0])
             for name, (server, script) in runs.items():
                 pids = servers[server].workers()
                 cpu = cpu_seconds(pids)
@@ -136,7 +139,9 @@ def main() -> None:
         f"benchmarks.bench_serve --articles {args.articles} --distinct {args.distinct} "
         f"--seconds {args.seconds} --repeat {args.repeat} --workers {args.workers}"
         f"{' --post' if args.post else ''}"
-        f"{f' --cache-seconds {args.cache_seconds:g}' if args.cache_seconds else ''}"))
+        f"{f' --cache-seconds {args.cache_seconds:g}' if args.cache_seconds else ''}. "
+        f"Load average (1 min) at the start of each round: "
+        f"{', '.join(f'{x:.1f}' for x in loads)} on {os.cpu_count()} CPUs."))
 
 
 if __name__ == "__main__":

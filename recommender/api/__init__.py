@@ -20,6 +20,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         demo,
         errors,
         events,
+        fastpath,
         headers,
         health,
         index,
@@ -49,8 +50,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     for bp in (widget.bp, demo.bp, openapi.bp):  # the site widget and the /demo news site
         app.register_blueprint(bp)
     app.register_blueprint(index.bp)  # GET /: links for a new user
-    headers.install_cors(app)
-    headers.install_security(app)
+    headers.install(app)  # security headers and CORS
     metrics.install(app)  # GET /metrics; per-request figures
     requestlog.install(app)  # one JSON line per request, X-Request-Id
+    fastpath.install(app)  # GET related lists by id without Flask's request machinery
     return app

@@ -126,8 +126,11 @@ def on_exit(server):  # noqa: ARG001 - gunicorn's hook signature
         shutil.rmtree(_metrics_tmp, ignore_errors=True)
 
 
-def post_worker_init(worker):  # noqa: ARG001 - gunicorn's hook signature
-    """gunicorn's own 4xx (line too long, bad headers) in the service's JSON error shape."""
+def post_worker_init(worker):
+    """gunicorn's own 4xx (line too long, bad headers) in the service's JSON error shape;
+    the loaded app and model out of the garbage collector's sight."""
+    from recommender.api.gcfreeze import freeze_after_loads
     from recommender.api.gunicorn_errors import install
 
     install()
+    freeze_after_loads(worker.wsgi)

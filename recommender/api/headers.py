@@ -13,6 +13,7 @@ not be framed by other sites; the ``?frame=1`` page exists to be framed, by any 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, current_app, request
@@ -48,25 +49,48 @@ FRAME_OPTIONS = {"demo": "SAMEORIGIN", "block": "DENY"}  # for browsers without 
 # werkzeug's conditional machinery has nothing to do, and it costs a few percent per request.
 _CONDITIONAL = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MATCH", "HTTP_IF_MODIFIED_SINCE",
                 "HTTP_IF_UNMODIFIED_SINCE", "HTTP_IF_RANGE", "HTTP_RANGE")
+# On every response (``install``); the CSP and Referrer-Policy only where a view set none.
+SECURITY = (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", REFERRER_POLICY),
+            ("Content-Security-Policy", CSP["default"]))
+Items = list[tuple[str, str]]
 
 
-def related(resp: Response, result: RelatedResult, *depends_on: Any) -> Response:
-    """Caching headers of a related list; a 304 when the client's copy matches.
+def conditional(environ: Mapping[str, Any]) -> bool:
+    """Whether the request can turn a related list into a 304 (or a range)."""
+    return any(name in environ for name in _CONDITIONAL)
 
-    ``depends_on``: whatever else the body depends on (display parameters, base URL)."""
+
+def caching(result: RelatedResult, max_age: int, *depends_on: Any) -> Items:
+    """ETag and Cache-Control of a related list (``depends_on``: whatever else its body
+    depends on: display parameters, base URL)."""
     if result.private:
         # A cached copy would repeat one impression id (and one visitor's variant) to others.
-        resp.headers["Cache-Control"] = PRIVATE
-        return resp
+        return [("Cache-Control", PRIVATE)]
     # The core's fingerprint is this digest, computed once per cached list.
     etag = (result.fingerprint if result.fingerprint is not None and not depends_on
             else digest(result.stable_payload, *depends_on))
-    resp.set_etag(etag)
-    resp.headers["Cache-Control"] = f"public, max-age={current_app.config['CACHE_MAX_AGE']}"
-    environ = request.environ
-    if any(name in environ for name in _CONDITIONAL):
+    return [("ETag", f'"{etag}"'), ("Cache-Control", f"public, max-age={max_age}")]
+
+
+def related(resp: Response, result: RelatedResult, *depends_on: Any) -> Response:
+    """Caching headers of a related list; a 304 when the client's copy matches."""
+    for name, value in caching(result, current_app.config["CACHE_MAX_AGE"], *depends_on):
+        resp.headers[name] = value
+    if not result.private and conditional(request.environ):
         resp.make_conditional(request)  # in place: a 304 without a body when the ETag matches
     return resp
+
+
+def related_json(result: RelatedResult, size: int, rid: str, origin: str | None,
+                 config: Mapping[str, Any], cors: Cors | None) -> Items:
+    """Every header of a related list's JSON 200 when no Flask response is built
+    (``api/fastpath``): what ``related``, ``request_id``, the CORS and security hooks and
+    Flask's JSON response would set."""
+    out = [("Content-Type", "application/json"), ("Content-Length", str(size)),
+           *caching(result, config["CACHE_MAX_AGE"]), ("X-Request-Id", rid), *SECURITY]
+    if cors is not None:
+        out.extend(cors.items(origin))
+    return out
 
 
 def posted(resp: Response, result: RelatedResult) -> Response:
@@ -115,38 +139,61 @@ def unauthorized(resp: Response) -> Response:
 
 
 def request_id(resp: Response, rid: str) -> Response:
-    resp.headers["X-Request-Id"] = rid
+    _put(resp, [("X-Request-Id", rid)], True)
     return resp
 
 
-def install_security(app: Flask) -> None:
+class Cors:
+    """The CORS headers for the configured origins (``*`` or a list)."""
+
+    GRANTED = (("Access-Control-Allow-Methods", "GET, POST, OPTIONS"),
+               ("Access-Control-Allow-Headers", "Content-Type"),
+               ("Access-Control-Max-Age", "600"), ("Access-Control-Expose-Headers", "ETag"))
+
+    def __init__(self, origins: list[str] | tuple[str, ...]):
+        self.allow_any = "*" in origins
+        self.allowed = frozenset(origins)
+        self._any = [("Access-Control-Allow-Origin", "*"), *self.GRANTED]
+
+    def items(self, origin: str | None) -> Items:
+        """The headers for a request from ``origin``; ``Vary: Origin`` unless any origin is
+        allowed (even when refused: another origin gets another answer)."""
+        if self.allow_any:
+            return self._any
+        if origin not in self.allowed:
+            return [("Vary", "Origin")]
+        return [("Vary", "Origin"), ("Access-Control-Allow-Origin", origin), *self.GRANTED]
+
+
+def cors_for(config: Mapping[str, Any]) -> Cors | None:
+    origins = config["CORS_ORIGINS"]
+    return Cors(origins) if origins else None
+
+
+def _put(resp: Response, items: Items, overwrite: bool) -> None:
+    """``items`` on ``resp``: added when absent (werkzeug's ``set`` scans and re-validates
+    for each header, half of a small response's hooks), replaced when ``overwrite``."""
+    present = {name.lower() for name in resp.headers.keys()}  # noqa: SIM118 - a Headers
+    for name, value in items:
+        if name.lower() not in present:
+            resp.headers.add(name, value)
+        elif overwrite:
+            resp.headers[name] = value
+
+
+def install(app: Flask) -> None:
+    """The security headers and CORS on every response Flask answers, in one hook."""
+    cors = cors_for(app.config)
+    first, others = list(SECURITY[:1]), list(SECURITY[1:])
+
     @app.after_request
-    def _security(resp: Response) -> Response:
-        resp.headers["X-Content-Type-Options"] = "nosniff"
-        resp.headers.setdefault("Referrer-Policy", REFERRER_POLICY)
-        resp.headers.setdefault("Content-Security-Policy", CSP["default"])
-        return resp
-
-
-def install_cors(app: Flask) -> None:
-    origins = app.config["CORS_ORIGINS"]
-    if not origins:
-        return
-    allow_any = "*" in origins
-    allowed = frozenset(origins)
-
-    @app.after_request
-    def _cors(resp: Response) -> Response:
-        if allow_any:
-            resp.headers["Access-Control-Allow-Origin"] = "*"
-        else:
-            resp.vary.add("Origin")  # even when refused: another origin gets another answer
-            origin = request.headers.get("Origin")
-            if origin not in allowed:
-                return resp
-            resp.headers["Access-Control-Allow-Origin"] = origin
-        resp.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
-        resp.headers["Access-Control-Allow-Headers"] = "Content-Type"
-        resp.headers["Access-Control-Max-Age"] = "600"
-        resp.headers["Access-Control-Expose-Headers"] = "ETag"
+    def _common(resp: Response) -> Response:
+        _put(resp, first, True)  # nosniff, whatever a view set
+        _put(resp, others, False)  # a view's own CSP or Referrer-Policy wins
+        if cors is not None:
+            granted = cors.items(request.headers.get("Origin") if not cors.allow_any else None)
+            if granted and granted[0][0] == "Vary":
+                resp.vary.add("Origin")
+                granted = granted[1:]
+            _put(resp, granted, True)
         return resp

@@ -108,12 +108,50 @@ class _BufferSync:
             EVENTS_DOWN.set(1 if stats.get("database_down") else 0)
 
 
+class _Children:
+    """A metric's labelled children by label values: ``labels()`` checks and locks on
+    every call, a dict lookup does not (the children are the same objects)."""
+
+    def __init__(self, metric: Any) -> None:
+        self.metric = metric
+        self.found: dict[tuple[str, ...], Any] = {}
+
+    def __call__(self, *values: str) -> Any:
+        child = self.found.get(values)
+        if child is None:
+            child = self.found[values] = self.metric.labels(*values)
+        return child
+
+
+_requests, _latency, _lists = _Children(REQUESTS), _Children(LATENCY), _Children(LISTS)
+
+
+def list_served(items: Any, variant: str | None) -> str:
+    """Count one related list (its variant, whether the policy fell back); the label."""
+    label = variant or NO_VARIANT
+    fallback = any(it.get("source") in FALLBACK_SOURCES for it in items)
+    _lists(label, "true" if fallback else "false").inc()
+    return label
+
+
 def served(result: RelatedResult) -> None:
     """Called by the views with each related list: its variant and whether it fell back."""
-    variant = result.payload.get("variant") or NO_VARIANT
-    g.metrics_variant = variant
-    fallback = any(it.get("source") in FALLBACK_SOURCES for it in result.payload.get("items", ()))
-    LISTS.labels(variant, "true" if fallback else "false").inc()
+    g.metrics_variant = list_served(result.payload.get("items", ()),
+                                    result.payload.get("variant"))
+
+
+def answered(endpoint: str, method: str, status: int, variant: str, elapsed: float) -> None:
+    """The figures of one answered request (``elapsed``: seconds in the application)."""
+    code = str(status)
+    _requests(endpoint, method, code, variant).inc()
+    _latency(endpoint, code, variant).observe(elapsed)
+
+
+def sync_events(app: Flask) -> None:
+    """The event buffer's counters, at most once a second (``_BufferSync``)."""
+    ab = app.extensions.get("recommender.ab")
+    if ab is not None:
+        app.extensions["recommender.metrics.sync"](ab.buffer)
 
 
 def _endpoint() -> str:
@@ -129,14 +167,9 @@ def _after(resp: Response) -> Response:
     start = g.get("metrics_start")
     if start is None:
         return resp
-    elapsed = time.perf_counter() - start
-    endpoint, status = _endpoint(), str(resp.status_code)
-    variant = g.get("metrics_variant", NO_VARIANT)
-    REQUESTS.labels(endpoint, request.method, status, variant).inc()
-    LATENCY.labels(endpoint, status, variant).observe(elapsed)
-    ab = current_app.extensions.get("recommender.ab")
-    if ab is not None:
-        current_app.extensions["recommender.metrics.sync"](ab.buffer)
+    answered(_endpoint(), request.method, resp.status_code, g.get("metrics_variant", NO_VARIANT),
+             time.perf_counter() - start)
+    sync_events(current_app)
     return resp
 
 

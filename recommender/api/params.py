@@ -18,7 +18,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import parse_qsl
 
+import werkzeug.urls  # noqa: F401 - registers the "werkzeug.url_quote" decoding error handler
 from flask import current_app
 
 from recommender.api.errors import APIError
@@ -29,12 +31,37 @@ from recommender.policy import Filters
 from recommender.serving import RelatedRequest
 
 MAX_AGE_DAYS = 36_500
+NO_FILTERS = Filters()
 
 
-def parse_limit(raw: Any) -> int:
-    cap = current_app.config["MAX_LIMIT"]
+class QueryArgs(dict[str, list[str]]):
+    """The query string as a plain dict of lists: werkzeug's ``MultiDict.get`` raises and
+    catches an HTTP exception for every absent key, a tenth of a cached list's cost."""
+
+    @classmethod
+    def parse(cls, query: str) -> QueryArgs:
+        """``QUERY_STRING`` (a WSGI, latin-1 string) parsed as werkzeug's ``request.args``."""
+        out = cls()
+        if query:
+            for key, value in parse_qsl(query.encode("latin-1").decode(),
+                                        keep_blank_values=True, errors="werkzeug.url_quote"):
+                out.setdefault(key, []).append(value)
+        return out
+
+    def get(self, key: str, default: Any = None) -> Any:
+        values = dict.get(self, key)
+        return values[0] if values else default
+
+    def getlist(self, key: str) -> list[str]:
+        return dict.get(self, key) or []
+
+
+def parse_limit(raw: Any, config: Mapping[str, Any] | None = None) -> int:
+    """``config``: the app's (``current_app.config`` when not given)."""
+    config = current_app.config if config is None else config
+    cap = config["MAX_LIMIT"]
     if raw is None or raw == "":
-        return min(current_app.config["DEFAULT_LIMIT"], cap)
+        return min(config["DEFAULT_LIMIT"], cap)
     try:
         if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
             raise ValueError
@@ -129,13 +156,18 @@ def visitor(args: Mapping[str, Any]) -> str | None:
 def related_request(args: Mapping[str, Any], *, article_id: str | None = None,
                     doc: Mapping[str, Any] | None = None,
                     source_meta: Mapping[str, Any] | None = None,
-                    filters: Filters | None = None) -> RelatedRequest:
+                    filters: Filters | None = None,
+                    config: Mapping[str, Any] | None = None) -> RelatedRequest:
     """The core's request from query parameters (or a JSON body's options) and the source;
-    ``filters`` when the caller parsed them elsewhere (POST's ``filters`` object)."""
+    ``filters`` when the caller parsed them elsewhere (POST's ``filters`` object);
+    ``config``: the app's settings (``current_app.config`` when not given)."""
+    if not args and filters is None:  # the widget's usual request: nothing to parse
+        return RelatedRequest(article_id=article_id, doc=doc, source_meta=source_meta,
+                              limit=parse_limit(None, config), filters=NO_FILTERS)
     requested = args.get("policy")
     return RelatedRequest(
         article_id=article_id, doc=doc, source_meta=source_meta,
-        limit=parse_limit(args.get("limit")), visitor=visitor(args),
+        limit=parse_limit(args.get("limit"), config), visitor=visitor(args),
         variant=args.get("variant"), policy=requested if isinstance(requested, str) else None,
         filters=parse_filters(args) if filters is None else filters,
         explain=bool(parse_flag(args, "explain", False)))

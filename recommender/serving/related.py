@@ -38,7 +38,8 @@ def related(services: Services, request: RelatedRequest) -> RelatedResult:
     payload: dict[str, Any] = {
         "article_id": request.article_id,
         "model_version": model.version,
-        "impression_id": uuid.uuid4().hex,
+        # Signed by record_served; a plain unique id when there is no signer (tests).
+        "impression_id": None if services.signer is not None else uuid.uuid4().hex,
         "experiment": chosen.experiment,
         "variant": chosen.variant,
         **ranked.meta,
