@@ -160,3 +160,19 @@ def test_gunicorn_freezes_the_gc_after_load_and_again_after_a_swap(app) -> None:
     finally:
         gc.unfreeze()
         holder.listeners.pop()
+
+
+def test_swaps_in_quick_succession_collect_once(app, monkeypatch) -> None:
+    # Deltas may be published every second: a full collection per swap would cost each
+    # worker ~150 ms a second; swaps within COLLECT_EVERY only freeze.
+    from recommender.api import gcfreeze
+
+    calls: list[int] = []
+    monkeypatch.setattr(gcfreeze.gc, "collect", lambda *a: calls.append(1) or 0)
+    monkeypatch.setattr(gcfreeze, "_last_collect", [0.0])
+    try:
+        for _ in range(5):
+            gcfreeze._refreeze("serving", "v")
+        assert len(calls) == 1 and gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
