@@ -1,6 +1,7 @@
 """Unseen text: POST /v1/related against GET related, through a real gunicorn worker.
 
     python -m benchmarks.bench_unseen [--articles 50000] [--seconds 5] [--repeat 3]
+                                      [--models DIR]
 
 One gunicorn sync worker (as in the field notes) serves a model trained on a synthetic
 corpus; `wrk` (Debian package `wrk`; a bounded Python client otherwise) loads it from
@@ -11,7 +12,10 @@ exact top-k through the postings of the text's terms, index/inverted.py): a shor
 a whole held-out article of the corpus's stories; each round's POST/GET ratio is reported
 too (median of the rounds). Then, in this process, the exact top-k itself for the same two
 texts: the postings search against the full product it replaces (median of --calls each).
-Writes benchmarks/results/unseen.md.
+``--models DIR`` serves a model already trained on ``synthetic_docs(--articles)`` (e.g. by
+``recommender train`` on those documents) instead of training one; the held-out article is
+then ``synthetic_docs(--articles + 1)``'s last, the same stories. Writes
+benchmarks/results/unseen.md.
 """
 
 from __future__ import annotations
@@ -52,6 +56,16 @@ def build_model(n: int, models: Path, method: str = "exact"
     train_corpus(Corpus(arts, [], "synthetic", "synthetic"), ModelStore(models),
                  train_params({"index": {"method": method}}))
     return [a.id for a in arts], docs[n:]
+
+
+def trained_ids(models: Path) -> list[str]:
+    from recommender.artefact.load import load_model
+    from recommender.artefact.store import ModelStore
+
+    store = ModelStore(models)
+    model = load_model(store, store.published() or "")
+    return list(model.columns.ids) if model.columns is not None else [
+        str(a["id"]) for a in model.articles]
 
 
 def search_times(models: Path, bodies: dict[str, dict[str, Any]], calls: int
@@ -130,12 +144,17 @@ def main() -> None:
     ap.add_argument("--method", default="exact", choices=["exact", "pruned"],
                     help="the training's candidate search (pruned: faster to build)")
     ap.add_argument("--calls", type=int, default=30, help="in-process search calls per text")
+    ap.add_argument("--models", type=Path, help="a models directory to serve (not trained)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-serve-"))
-    print(f"training on {args.articles} synthetic articles ...", flush=True)
-    ids, held_out = build_model(args.articles, tmp / "models", args.method)
+    models = args.models or tmp / "models"
+    if args.models:
+        ids, held_out = trained_ids(models), synthetic_docs(args.articles + HELD_OUT)[-1:]
+    else:
+        print(f"training on {args.articles} synthetic articles ...", flush=True)
+        ids, held_out = build_model(args.articles, models, args.method)
     port = free_port()
-    env = {**os.environ, "RECOMMENDER_MODELS_DIR": str(tmp / "models"),
+    env = {**os.environ, "RECOMMENDER_MODELS_DIR": str(models),
            "RECOMMENDER_BIND": f"127.0.0.1:{port}", "RECOMMENDER_WORKERS": "1",
            "RECOMMENDER_THREADS": "1", "RECOMMENDER_ACCESS_LOG": "/dev/null",
            "RECOMMENDER_LOG_LEVEL": "WARNING"}
@@ -148,6 +167,7 @@ def main() -> None:
              "article": {"title": held_out[0]["title"], "body": held_out[0]["body"]}}
     bodies = {k: json.dumps({**v, "limit": 5}).encode() for k, v in texts.items()}
     names = ["healthz", "related", *[f"post-{k}" for k in bodies]]
+    load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
     results: dict[str, list[float]] = {name: [] for name in names}
     try:
         wait_ready(base)
@@ -173,7 +193,7 @@ def main() -> None:
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
-    searches = search_times(tmp / "models", texts, args.calls)
+    searches = search_times(models, texts, args.calls)
     shutil.rmtree(tmp, ignore_errors=True)
     floor = statistics.median(results["healthz"])
     labels = {"healthz": "GET /healthz (floor)",
@@ -197,7 +217,8 @@ def main() -> None:
         ["endpoint", "req/s", "share of floor", "POST/GET (median of rounds)", "ms/request"],
         rows,
         f"Client: {'wrk -t1 -c8' if use_wrk else 'Python threads'} on the same 2-core machine."
-        f" Candidates built by the {args.method} search."
+        f" Candidates built by the {args.method} search. Load average before/after: "
+        f"{load_before} / {' '.join(f'{x:.2f}' for x in os.getloadavg())}."
         f"\n\nThe search alone, in process (median of {args.calls} calls):\n\n"
         "| search | postings ms | full product ms | speed-up |\n|---|---|---|---|\n"
         + search_rows))

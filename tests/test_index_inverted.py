@@ -92,6 +92,19 @@ def test_frequent_terms_are_skipped_when_they_cannot_matter(monkeypatch) -> None
     assert touched[0] < terms.df[common]
 
 
+def test_appended_rows_given_apart_score_like_one_matrix() -> None:
+    """``extra``: a delta's appended rows, not stacked under the base's matrix."""
+    rng = np.random.default_rng(8)
+    matrix = _random_matrix(rng, 450, 300)
+    base, extra = matrix[:380], matrix[380:]
+    terms = inverted.TermIndex.of(matrix[:350])  # index rows < base rows < all rows
+    allowed = rng.random(450) > 0.1
+    for r in (2, 360, 400, 449):
+        for k in (3, 51):
+            _same(inverted.query(terms, base, matrix[r], k, allowed=allowed, extra=extra),
+                  full_product(matrix, matrix[r], k, allowed=allowed))
+
+
 @pytest.fixture
 def layered(tmp_path: Path) -> ModelStore:
     corpus = make_articles(200, seed=2)

@@ -146,9 +146,13 @@ def test_the_vocabulary_finds_every_term_and_only_those() -> None:
 def test_a_hash_collision_never_maps_a_term_to_another(monkeypatch) -> None:
     from recommender.vectorize import vocabulary as module
 
-    monkeypatch.setattr(module, "term_hash", lambda term: len(term))  # many collisions
-    vocab = Vocabulary.from_terms(["ab", "cd", "efg", "hi"])
-    assert vocab.lookup(["cd", "hi", "ab", "xy", "efg", "zzz"]).tolist() == [1, 3, 0, -1, 2, -1]
+    def by_length(encoded):  # many collisions: every term of one length shares a hash
+        return np.array([len(b) for b in encoded], dtype=np.uint64)
+
+    monkeypatch.setattr(module, "term_hashes", by_length)
+    vocab = Vocabulary.from_terms(["ab", "cd", "efg", "hi", "jk"])
+    got = vocab.lookup(["cd", "hi", "ab", "xy", "efg", "zzz", "jk", "j"])
+    assert got.tolist() == [1, 3, 0, -1, 2, -1, 4, -1]
 
 
 def test_a_trained_model_maps_its_vocabulary_and_postings(tmp_path) -> None:

@@ -171,16 +171,22 @@ def _query_of(vector: sp.csr_matrix) -> _Query:
 
 
 def query(index: TermIndex, matrix: sp.csr_matrix, vector: sp.csr_matrix, k: int, *,
-          allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+          allowed: np.ndarray | None = None, extra: sp.csr_matrix | None = None
+          ) -> tuple[np.ndarray, np.ndarray]:
     """Top-k rows of ``matrix`` for one query vector: the same rows, order and scores as
-    ``index.exact.query`` (which multiplies every row)."""
+    ``index.exact.query`` (which multiplies every row). ``extra``: rows that follow
+    ``matrix``'s (a delta version's appended rows, ``overlay.LayeredRows.extra``), so the
+    two need not be stacked into one copy; they are past the index, scored exactly."""
     q = _query_of(vector)
-    n_total = matrix.shape[0]
+    n_total = matrix.shape[0] + (extra.shape[0] if extra is not None else 0)
     mask = (np.ones(n_total, dtype=bool) if allowed is None
             else _plain(np.asarray(allowed, dtype=bool)))
     tail = np.arange(index.rows, n_total)
     tail = tail[mask[tail]]
-    tail_scores = _exact(matrix, tail, q)
+    inside = tail < matrix.shape[0]
+    tail_scores = np.concatenate([_exact(matrix, tail[inside], q),
+                                  _exact(extra, tail[~inside] - matrix.shape[0], q)
+                                  if extra is not None else np.zeros(0, np.float32)])
     if not len(q.idx) or not index.rows:
         return _top(tail, tail_scores, k)
     df = index.df_of(q.idx)

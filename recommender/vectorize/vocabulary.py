@@ -19,10 +19,14 @@ from typing import Any, overload
 import numpy as np
 
 
-def term_hash(term: str) -> int:
-    """A stable 64-bit hash (Python's ``hash`` differs per process)."""
-    return int.from_bytes(hashlib.blake2b(term.encode("utf-8"), digest_size=8).digest(),
-                          "little")
+def _digest(encoded: bytes) -> bytes:
+    return hashlib.blake2b(encoded, digest_size=8).digest()
+
+
+def term_hashes(encoded: Iterable[bytes]) -> np.ndarray:
+    """Stable 64-bit hashes of UTF-8 terms (Python's ``hash`` differs per process): the first
+    8 bytes of BLAKE2b, little-endian, as uint64."""
+    return np.frombuffer(b"".join(map(_digest, encoded)), dtype="<u8").astype(np.uint64)
 
 
 def _plain(a: Any) -> np.ndarray:
@@ -45,7 +49,7 @@ class Vocabulary(Sequence[str]):
         parts = [t.encode("utf-8") for t in listed]
         offsets = np.zeros(len(parts) + 1, dtype=np.int64)
         np.cumsum([len(p) for p in parts], out=offsets[1:])
-        hashes = np.fromiter((term_hash(t) for t in listed), dtype=np.uint64, count=len(listed))
+        hashes = term_hashes(parts)
         order = np.argsort(hashes, kind="stable")
         return cls(np.frombuffer(b"".join(parts), dtype=np.uint8), offsets, hashes[order],
                    order.astype(np.int64), listed)
@@ -115,21 +119,32 @@ class Vocabulary(Sequence[str]):
         out = np.full(len(terms), -1, dtype=np.int64)
         if not len(terms) or not len(self.hashes):
             return out
-        wanted = np.fromiter((term_hash(t) for t in terms), dtype=np.uint64, count=len(terms))
-        at = np.searchsorted(self.hashes, wanted)
-        hit = np.flatnonzero(self.hashes[np.minimum(at, len(self.hashes) - 1)] == wanted)
-        for i in hit.tolist():
-            out[i] = self._verified(terms[i], int(wanted[i]), int(at[i]))
+        encoded = [t.encode("utf-8") for t in terms]
+        wanted = term_hashes(encoded)
+        last = len(self.hashes) - 1
+        at = np.minimum(np.searchsorted(self.hashes, wanted), last)
+        hit = np.flatnonzero(self.hashes[at] == wanted)
+        if not len(hit):
+            return out
+        # One hash per term, almost always: compare those terms' bytes in one pass.
+        columns = self.columns[at[hit]]
+        starts, ends = self.offsets[columns].tolist(), self.offsets[columns + 1].tolist()
+        blob = memoryview(self.blob)
+        for i, column, start, end in zip(hit.tolist(), columns.tolist(), starts, ends,
+                                         strict=True):
+            if blob[start:end] == encoded[i]:
+                out[i] = column
+            elif at[i] < last and self.hashes[at[i] + 1] == wanted[i]:
+                out[i] = self._verified(encoded[i], int(wanted[i]), int(at[i]) + 1)
         return out
 
-    def _verified(self, term: str, h: int, pos: int) -> int:
-        """The column of ``term`` among the entries of hash ``h`` from ``pos`` on, or -1."""
-        encoded = term.encode("utf-8")
-        hashes, blob, offsets = self.hashes, self.blob, self.offsets
+    def _verified(self, encoded: bytes, h: int, pos: int) -> int:
+        """The column of a term among the entries of hash ``h`` from ``pos`` on, or -1 (the
+        slow path of a hash two terms share)."""
+        hashes, blob, offsets = self.hashes, memoryview(self.blob), self.offsets
         while pos < len(hashes) and int(hashes[pos]) == h:
             column = int(self.columns[pos])
-            start, end = int(offsets[column]), int(offsets[column + 1])
-            if end - start == len(encoded) and blob[start:end].tobytes() == encoded:
+            if blob[int(offsets[column]):int(offsets[column + 1])] == encoded:
                 return column
             pos += 1
         return -1
