@@ -129,7 +129,7 @@ class Vocabulary(Sequence[str]):
         # One hash per term, almost always: compare those terms' bytes in one pass.
         columns = self.columns[at[hit]]
         starts, ends = self.offsets[columns].tolist(), self.offsets[columns + 1].tolist()
-        blob = memoryview(self.blob)
+        blob = self.blob.data  # a memoryview of the (contiguous) bytes
         for i, column, start, end in zip(hit.tolist(), columns.tolist(), starts, ends,
                                          strict=True):
             if blob[start:end] == encoded[i]:
@@ -141,7 +141,7 @@ class Vocabulary(Sequence[str]):
     def _verified(self, encoded: bytes, h: int, pos: int) -> int:
         """The column of a term among the entries of hash ``h`` from ``pos`` on, or -1 (the
         slow path of a hash two terms share)."""
-        hashes, blob, offsets = self.hashes, memoryview(self.blob), self.offsets
+        hashes, blob, offsets = self.hashes, self.blob.data, self.offsets
         while pos < len(hashes) and int(hashes[pos]) == h:
             column = int(self.columns[pos])
             if blob[int(offsets[column]):int(offsets[column + 1])] == encoded:
