@@ -68,6 +68,47 @@ def trained_ids(models: Path) -> list[str]:
         str(a["id"]) for a in model.articles]
 
 
+def sklearn_transform(model: Any) -> Any:
+    """The transform as it was: scikit-learn's analyzer and ``TfidfVectorizer.transform``
+    over a dict of every term (the reference ``vectorize/analysis.py`` must equal)."""
+    import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from recommender.vectorize.document import build_document_analyzer
+
+    vec = model.vectorizer
+    text = TfidfVectorizer(stop_words=vec.stop_words or None,
+                           ngram_range=tuple(vec.ngram_range), strip_accents=vec.strip_accents,
+                           lowercase=True).build_analyzer()
+    ref = TfidfVectorizer(analyzer=build_document_analyzer(vec.get_params()["field_weights"],
+                                                           text),
+                          vocabulary={t: i for i, t in enumerate(vec.vocabulary_)},
+                          sublinear_tf=vec.sublinear_tf, dtype=np.float32)
+    ref.idf_ = np.asarray(vec.idf_, dtype=np.float64)
+    return ref.transform
+
+
+def vectorize_times(models: Path, bodies: dict[str, dict[str, Any]], calls: int
+                    ) -> dict[str, tuple[float, float]]:
+    """Per body, median ms of the model's transform and of scikit-learn's (checked equal)."""
+    from recommender.artefact.load import load_model
+    from recommender.artefact.store import ModelStore
+
+    store = ModelStore(models)
+    model = load_model(store, store.published() or "")
+    reference = sklearn_transform(model)
+    out = {}
+    for name, body in bodies.items():
+        ours, theirs = model.vectorize(body), reference([body])
+        if ours.data.tobytes() != theirs.data.tobytes() or ours.indices.tolist() != \
+                theirs.indices.tolist():
+            raise AssertionError(f"{name}: the transform differs from scikit-learn's")
+        fast, _ = median_time(lambda: model.vectorize(body), calls)  # noqa: B023
+        slow, _ = median_time(lambda: reference([body]), calls)  # noqa: B023
+        out[name] = (1000 * fast, 1000 * slow)
+    return out
+
+
 def search_times(models: Path, bodies: dict[str, dict[str, Any]], calls: int
                  ) -> dict[str, tuple[float, float]]:
     """Per body, median ms of the postings search and of the full product, same model."""
@@ -194,6 +235,7 @@ def main() -> None:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
     searches = search_times(models, texts, args.calls)
+    vectorizing = vectorize_times(models, texts, args.calls)
     shutil.rmtree(tmp, ignore_errors=True)
     floor = statistics.median(results["healthz"])
     labels = {"healthz": "GET /healthz (floor)",
@@ -211,6 +253,9 @@ def main() -> None:
     search_rows = "\n".join(
         f"| exact top-51, {k} | {fast:.2f} | {slow:.2f} | {slow / fast:.1f} |"
         for k, (fast, slow) in searches.items())
+    search_rows += "\n" + "\n".join(
+        f"| vectorize, {k} (ours / scikit-learn's transform) | {fast:.2f} | {slow:.2f} "
+        f"| {slow / fast:.1f} |" for k, (fast, slow) in vectorizing.items())
     print(write_table(
         "unseen.md",
         f"Serving, one gunicorn sync worker, {args.articles} articles, median of {args.repeat}",
@@ -220,7 +265,8 @@ def main() -> None:
         f" Candidates built by the {args.method} search. Load average before/after: "
         f"{load_before} / {' '.join(f'{x:.2f}' for x in os.getloadavg())}."
         f"\n\nThe search alone, in process (median of {args.calls} calls):\n\n"
-        "| search | postings ms | full product ms | speed-up |\n|---|---|---|---|\n"
+        "| step | ours, ms | before (full product / scikit-learn), ms | speed-up |\n"
+        "|---|---|---|---|\n"
         + search_rows))
 
 

@@ -122,11 +122,25 @@ def affinity_for_query(
     count = max(len(top), 1)
     adj = sp.csr_matrix((np.full(len(top), 1.0 / count, dtype=np.float32),
                          np.arange(len(top)), np.array([0, len(top)])), shape=(1, len(top)))
-    sub = sp.csr_matrix(matrix[top], dtype=np.float32)
+    # Only the candidates' own terms, renumbered in order: the same products in the same
+    # order as over the whole vocabulary, without transposing a matrix of every term (that
+    # cost more than the search for the candidates).
+    cand = _compact(matrix, rows)
+    by_row = np.argsort(rows, kind="stable")
+    sub = cand[by_row[np.searchsorted(rows[by_row], top)]]
     centroid = sp.csr_matrix(adj @ sub, dtype=np.float32)
-    expansion = block_scores(centroid, sp.csr_matrix(matrix[rows].T, dtype=np.float32),
+    expansion = block_scores(centroid, sp.csr_matrix(cand.T, dtype=np.float32),
                              np.empty((1, len(rows)), dtype=np.float32))[0]
     valid = neighbors[rows, :hub_k] >= 0
     hub = np.where(valid, scores[rows, :hub_k], 0.0).mean(axis=1).astype(np.float32)
     out = cos + weight * expansion - hub_penalty * hub
     return np.maximum(out, 1e-3 * cos).astype(np.float32)
+
+
+def _compact(matrix: sp.csr_matrix, rows: np.ndarray) -> sp.csr_matrix:
+    """``matrix[rows]`` with its columns renumbered to the terms those rows hold, in the same
+    order (so every sum runs in the same order as over the whole vocabulary)."""
+    part = sp.csr_matrix(matrix[rows], dtype=np.float32)
+    terms, local = np.unique(part.indices, return_inverse=True)
+    return sp.csr_matrix((part.data, local.astype(np.int32).ravel(), part.indptr),
+                         shape=(len(rows), len(terms)))

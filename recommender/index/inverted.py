@@ -36,7 +36,7 @@ FIRST_BUDGET = 0.5
 # Float slack on the bounds: partial scores are float32 sums, rows are normalised to ~1e-7.
 SLACK = 1e-4
 # Re-scoring a row costs about this many postings per stored weight of the row.
-ROW_COST = 1.0
+ROW_COST = 0.5
 
 
 @dataclass(frozen=True)
