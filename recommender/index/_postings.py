@@ -70,17 +70,6 @@ def _kth_partial(acc: np.ndarray, allowed: np.ndarray, k: int, heap: np.ndarray)
     return heap[0]
 
 
-def _open_rows(acc: np.ndarray, allowed: np.ndarray, floor: float, out: np.ndarray) -> int:
-    """Allowed rows (ascending) whose partial score is positive and at least ``floor``, into
-    ``out``; returns their count. Branch-free: whether a row qualifies is unpredictable."""
-    n = 0
-    for r in range(len(acc)):
-        v = acc[r]
-        out[n] = r
-        n += (v > 0.0) & (v >= floor) & allowed[r]
-    return n
-
-
 def _exact_scores(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,
                   rows: np.ndarray, query: np.ndarray, bits: np.ndarray,
                   out: np.ndarray) -> None:
@@ -102,5 +91,4 @@ def _exact_scores(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,
 _sift_down = _compiled(_sift_down)
 accumulate = _compiled(_accumulate)
 kth_partial = _compiled(_kth_partial)
-open_rows = _compiled(_open_rows)
 exact_scores = _compiled(_exact_scores)

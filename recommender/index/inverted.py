@@ -23,6 +23,7 @@ postings: they are scored exactly, every one, and compete like any re-scored row
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,7 +105,7 @@ class _Partial:
 
     def __init__(self, index: TermIndex, allowed: np.ndarray):
         self.index, self.allowed = index, allowed
-        self.acc = np.zeros(index.rows, dtype=np.float64)
+        self.acc = _scratch(index.rows)
         self.postings = 0  # accumulated so far
         self.arrays = (_plain(index.indptr), _plain(index.row_ids), _plain(index.values))
 
@@ -118,9 +119,23 @@ class _Partial:
                                            np.empty(k, dtype=np.float64)))
 
     def at_least(self, floor: float) -> np.ndarray:
-        out = np.empty(self.index.rows, dtype=np.int64)
-        n = _kernels().open_rows(self.acc, self.allowed[:self.index.rows], floor, out)
-        return out[:n]
+        """Allowed rows (ascending) with a positive partial score of at least ``floor``."""
+        rows = np.flatnonzero(self.acc >= floor) if floor > 0.0 else np.flatnonzero(self.acc)
+        return rows[self.allowed[rows]]
+
+
+_local = threading.local()
+
+
+def _scratch(n: int) -> np.ndarray:
+    """A zeroed float64 array of ``n``, reused by this thread's queries: a fresh one would
+    be mapped and page-faulted anew for every request."""
+    acc = getattr(_local, "acc", None)
+    if acc is None or len(acc) != n:
+        acc = _local.acc = np.zeros(n, dtype=np.float64)
+    else:
+        acc.fill(0.0)
+    return acc
 
 
 def _add(partial: _Partial, q: _Query, terms: np.ndarray) -> None:
