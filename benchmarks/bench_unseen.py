@@ -10,7 +10,8 @@ corpus; `wrk` (Debian package `wrk`; a bounded Python client otherwise) loads it
 (lookup + ranking policy + JSON), and `POST /v1/related` for two unseen texts (vectorize +
 exact top-k through the postings of the text's terms, index/inverted.py): a short query and
 a whole held-out article of the corpus's stories; each round's POST/GET ratio is reported
-too (median of the rounds). Then, in this process, the exact top-k itself for the same two
+too (median of the rounds), and the worker's own CPU time per request (from /proc: what a
+request costs whatever else runs on a shared machine) with the POST/GET ratio by it. Then, in this process, the exact top-k itself for the same two
 texts: the postings search against the full product it replaces (median of --calls each).
 ``--models DIR`` serves a model already trained on ``synthetic_docs(--articles)`` (e.g. by
 ``recommender train`` on those documents) instead of training one; the held-out article is
@@ -37,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import REPO, median_time, synthetic_docs, write_table
-from benchmarks.serve_common import free_port
+from benchmarks.serve_common import cpu_seconds, free_port
 
 HELD_OUT = 1  # articles generated with the corpus (same stories) but not trained on
 
@@ -210,6 +211,7 @@ def main() -> None:
     names = ["healthz", "related", *[f"post-{k}" for k in bodies]]
     load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
     results: dict[str, list[float]] = {name: [] for name in names}
+    cpu: dict[str, list[float]] = {name: [] for name in names}
     try:
         wait_ready(base)
         article = ids[len(ids) // 2]
@@ -220,8 +222,11 @@ def main() -> None:
                 headers={"Content-Type": "application/json"}), timeout=120).read()
         use_wrk = shutil.which("wrk") is not None
         scripts = {k: post_script(tmp, k, b) for k, b in bodies.items()}
+        worker = [int(p) for p in Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+                  .read_text().split()]
         for _ in range(args.repeat):
             for name in names:
+                cpu_before = cpu_seconds(worker)
                 url = (base + "/healthz" if name == "healthz" else
                        f"{base}/v1/articles/{article}/related" if name == "related" else
                        base + "/v1/related")
@@ -231,6 +236,10 @@ def main() -> None:
                 else:
                     rps = python_rps(url, args.seconds, bodies.get(key))
                 results[name].append(rps)
+                # The worker's own CPU per request: what a request costs, whatever else
+                # runs on the machine (the rate alone moves with the other load).
+                cpu[name].append(1000 * (cpu_seconds(worker) - cpu_before)
+                                 / max(1.0, rps * args.seconds))
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
@@ -247,9 +256,12 @@ def main() -> None:
         med = statistics.median(results[name])
         ratio = statistics.median(p / g for p, g in zip(results[name], results["related"],
                                                         strict=True))
+        by_cpu = statistics.median(g / p for p, g in zip(cpu[name], cpu["related"],
+                                                         strict=True))
+        post = name.startswith("post")
         rows.append([labels[name], f"{med:.0f}", f"{med / floor:.2f}",
-                     f"{ratio:.2f}" if name.startswith("post") else "",
-                     f"{1000 / med:.2f}"])
+                     f"{ratio:.2f}" if post else "", f"{1000 / med:.2f}",
+                     f"{statistics.median(cpu[name]):.2f}", f"{by_cpu:.2f}" if post else ""])
     search_rows = "\n".join(
         f"| exact top-51, {k} | {fast:.2f} | {slow:.2f} | {slow / fast:.1f} |"
         for k, (fast, slow) in searches.items())
@@ -259,7 +271,8 @@ def main() -> None:
     print(write_table(
         "unseen.md",
         f"Serving, one gunicorn sync worker, {args.articles} articles, median of {args.repeat}",
-        ["endpoint", "req/s", "share of floor", "POST/GET (median of rounds)", "ms/request"],
+        ["endpoint", "req/s", "share of floor", "POST/GET (median of rounds)", "ms/request",
+         "worker CPU ms/request", "POST/GET by worker CPU"],
         rows,
         f"Client: {'wrk -t1 -c8' if use_wrk else 'Python threads'} on the same 2-core machine."
         f" Candidates built by the {args.method} search. Load average before/after: "

@@ -97,6 +97,7 @@ class _Query:
     weights: np.ndarray  # float64
     dense: np.ndarray  # float32 weight per vocabulary term, as the full product reads them
     bits: np.ndarray  # uint8, one bit per vocabulary term: the terms ``dense`` holds
+    held: np.ndarray  # the vector's term indices (what ``dense`` and ``bits`` hold)
 
 
 class _Partial:
@@ -176,13 +177,24 @@ def _query_of(vector: sp.csr_matrix) -> _Query:
     vec = sp.csr_matrix(vector, dtype=np.float32)
     vec.sum_duplicates()
     vec.sort_indices()
-    dense = np.zeros(vec.shape[1], dtype=np.float32)
+    width = vec.shape[1]
+    # This thread's vocabulary-wide arrays, clean between queries (``_release``): zeroing
+    # or mapping them afresh cost more than a short text's whole search.
+    dense = getattr(_local, "dense", None)
+    if dense is None or len(dense) != width:
+        dense = _local.dense = np.zeros(width, dtype=np.float32)
+        _local.bits = np.zeros((width + 7) // 8, dtype=np.uint8)
+    bits = _local.bits
     dense[vec.indices] = vec.data
-    bits = np.zeros((vec.shape[1] + 7) // 8, dtype=np.uint8)
     np.bitwise_or.at(bits, vec.indices >> 3, (1 << (vec.indices & 7)).astype(np.uint8))
     keep = vec.data > 0
     return _Query(vec.indices[keep].astype(np.int64),
-                  np.asarray(vec.data[keep], dtype=np.float64), dense, bits)
+                  np.asarray(vec.data[keep], dtype=np.float64), dense, bits, vec.indices)
+
+
+def _release(q: _Query) -> None:
+    q.dense[q.held] = 0.0
+    q.bits[q.held >> 3] = 0
 
 
 def query(index: TermIndex, matrix: sp.csr_matrix, vector: sp.csr_matrix, k: int, *,
@@ -193,6 +205,15 @@ def query(index: TermIndex, matrix: sp.csr_matrix, vector: sp.csr_matrix, k: int
     ``matrix``'s (a delta version's appended rows, ``overlay.LayeredRows.extra``), so the
     two need not be stacked into one copy; they are past the index, scored exactly."""
     q = _query_of(vector)
+    try:
+        return _search(index, matrix, q, k, allowed, extra)
+    finally:
+        _release(q)
+
+
+def _search(index: TermIndex, matrix: sp.csr_matrix, q: _Query, k: int,
+            allowed: np.ndarray | None, extra: sp.csr_matrix | None
+            ) -> tuple[np.ndarray, np.ndarray]:
     n_total = matrix.shape[0] + (extra.shape[0] if extra is not None else 0)
     mask = (np.ones(n_total, dtype=bool) if allowed is None
             else _plain(np.asarray(allowed, dtype=bool)))
