@@ -11,8 +11,10 @@ corpus; `wrk` (Debian package `wrk`; a bounded Python client otherwise) loads it
 exact top-k through the postings of the text's terms, index/inverted.py): a short query and
 a whole held-out article of the corpus's stories; each round's POST/GET ratio is reported
 too (median of the rounds), and the worker's own CPU time per request (from /proc: what a
-request costs whatever else runs on a shared machine) with the POST/GET ratio by it. Then, in this process, the exact top-k itself for the same two
-texts: the postings search against the full product it replaces (median of --calls each).
+request costs whatever else runs on a shared machine) with the POST/GET ratio by it. Then,
+in this process, the exact top-k itself for the same two texts: the postings search
+against the full product it replaces, and the transform against scikit-learn's (checked
+equal), median of --calls each.
 ``--models DIR`` serves a model already trained on ``synthetic_docs(--articles)`` (e.g. by
 ``recommender train`` on those documents) instead of training one; the held-out article is
 then ``synthetic_docs(--articles + 1)``'s last, the same stories. Writes
