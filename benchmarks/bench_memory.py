@@ -78,7 +78,7 @@ def _both(pid: int) -> str:
 
 
 def worker_uss(models: Path, n: int, workers: int, seconds: int, tmp: Path
-               ) -> tuple[list[float], list[float], list[str]]:
+               ) -> tuple[list[float], list[tuple[float, float]], list[str]]:
     """Each worker's USS after GET related traffic, then after unseen-text POSTs too."""
     server = Server(APP, models, workers)
     try:
@@ -93,7 +93,7 @@ def worker_uss(models: Path, n: int, workers: int, seconds: int, tmp: Path
         if result["errors"]:
             raise RuntimeError(f"POST /v1/related failed {result['errors']:.0f} times")
         shown.append(" / ".join(_both(pid) for pid in server.workers()))
-        return after_get, [dirty_mb(pid) for pid in server.workers()], shown
+        return after_get, [(uss_mb(pid), dirty_mb(pid)) for pid in server.workers()], shown
     finally:
         server.stop()
 
@@ -116,7 +116,10 @@ def main() -> None:
             version, _ = write_synthetic_model(models, n)
             uss, dirty_post, shown = worker_uss(models, n, args.workers, args.seconds, tmp)
             found[name] = statistics.median(uss)
-            found[f"{name}_post"] = statistics.median(dirty_post)
+            # The worker that served the most unseen text (gunicorn may hand one worker most
+            # of the POSTs): its USS and private dirty memory.
+            busiest = max(dirty_post, key=lambda pair: pair[1])
+            found[f"{name}_post"], found[f"{name}_post_dirty"] = busiest
             found[f"{name}_bytes"] = model_bytes(models, version)
             cold, warm = load_seconds(models, "cold"), load_seconds(models, "warm")
             rows.append([f"{n:,}", f"{found[f'{name}_bytes'] / 1e6:.0f}",
@@ -138,6 +141,8 @@ def main() -> None:
     share = extra * 1e6 / found["large_bytes"]
     extra_post = found["large_post"] - found["tiny_post"]
     share_post = extra_post * 1e6 / found["large_bytes"]
+    extra_dirty = found["large_post_dirty"] - found["tiny_post_dirty"]
+    share_dirty = extra_dirty * 1e6 / found["large_bytes"]
     print(write_table(
         "memory.md",
         f"Memory per gunicorn worker ({args.workers} workers, shipped config) and load time",
@@ -146,8 +151,10 @@ def main() -> None:
          "load s (later workers)"], rows,
         f"An extra worker on the {args.articles:,}-article model holds {extra:.0f} MB more "
         f"private memory than one on the {args.tiny}-article model: {share:.1%} of the "
-        f"model's size (target: under 10%); {extra_post:.0f} MB ({share_post:.1%}) of private "
-        f"dirty memory (allocated by the worker) once both served unseen text too. USS "
+        f"model's size (target: under 10%). After unseen text too, the worker that served it "
+        f"holds {extra_dirty:.0f} MB ({share_dirty:.1%}) more private dirty memory (what it "
+        f"allocated) and {extra_post:.0f} MB ({share_post:.1%}) more USS (which also counts "
+        "the mapped files' clean pages no other process maps at that moment). USS "
         f"after {args.seconds} s of wrk GET related over 2,000 "
         f"articles, then after {args.seconds} s of POST /v1/related (a 153-word text). "
         f"Load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}. "
