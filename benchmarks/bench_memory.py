@@ -20,6 +20,8 @@ benchmarks/results/memory.md.
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -57,14 +59,41 @@ def load_seconds(models: Path, mode: str, repeat: int = 3) -> float:
     return statistics.median(times)
 
 
-def worker_uss(models: Path, n: int, workers: int, seconds: int, tmp: Path) -> list[float]:
+# An unseen text in the synthetic model's vocabulary (terms t0 ... t999999).
+POST_BODY = json.dumps({"title": "t17 t4242 t90001", "limit": 5,
+                        "body": " ".join(f"t{(i * 7919) % 1_000_000}" for i in range(150))})
+
+
+def dirty_mb(pid: int) -> float:
+    """Private dirty: what the worker allocated itself (USS also counts clean pages of the
+    mapped files that no other process happens to map at that moment)."""
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Private_Dirty:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _both(pid: int) -> str:
+    return f"{uss_mb(pid):.0f} ({dirty_mb(pid):.0f})"
+
+
+def worker_uss(models: Path, n: int, workers: int, seconds: int, tmp: Path
+               ) -> tuple[list[float], list[tuple[float, float]], list[str]]:
+    """Each worker's USS after GET related traffic, then after unseen-text POSTs too."""
     server = Server(APP, models, workers)
     try:
         server.wait("/readyz")
         step = max(1, n // 2000)
         urls = [f"/v1/articles/s{i}/related" for i in range(0, n, step) if i % 50 != 49]
         wrk(server.base, rr_script(tmp / f"mem-{n}.lua", urls), seconds)
-        return [uss_mb(pid) for pid in server.workers()]
+        after_get = [uss_mb(pid) for pid in server.workers()]
+        shown = [" / ".join(_both(pid) for pid in server.workers())]
+        post = rr_script(tmp / f"post-{n}.lua", ["/v1/related"], "POST", POST_BODY)
+        result = wrk(server.base, post, seconds)
+        if result["errors"]:
+            raise RuntimeError(f"POST /v1/related failed {result['errors']:.0f} times")
+        shown.append(" / ".join(_both(pid) for pid in server.workers()))
+        return after_get, [(uss_mb(pid), dirty_mb(pid)) for pid in server.workers()], shown
     finally:
         server.stop()
 
@@ -85,12 +114,16 @@ def main() -> None:
             models = tmp / name
             print(f"writing a synthetic model of {n} articles ...", flush=True)
             version, _ = write_synthetic_model(models, n)
-            uss = worker_uss(models, n, args.workers, args.seconds, tmp)
+            uss, dirty_post, shown = worker_uss(models, n, args.workers, args.seconds, tmp)
             found[name] = statistics.median(uss)
+            # The worker that served the most unseen text (gunicorn may hand one worker most
+            # of the POSTs): its USS and private dirty memory.
+            busiest = max(dirty_post, key=lambda pair: pair[1])
+            found[f"{name}_post"], found[f"{name}_post_dirty"] = busiest
             found[f"{name}_bytes"] = model_bytes(models, version)
             cold, warm = load_seconds(models, "cold"), load_seconds(models, "warm")
             rows.append([f"{n:,}", f"{found[f'{name}_bytes'] / 1e6:.0f}",
-                         " / ".join(f"{u:.0f}" for u in uss), f"{cold:.2f}", f"{warm:.2f}"])
+                         shown[0], shown[1], f"{cold:.2f}", f"{warm:.2f}"])
             shutil.rmtree(models, ignore_errors=True)
         if args.million:
             models = tmp / "million"
@@ -100,20 +133,32 @@ def main() -> None:
             print(f"written in {took:.0f} s", flush=True)
             size = model_bytes(models, version)
             cold, warm = load_seconds(models, "cold"), load_seconds(models, "warm")
-            rows.append(["1,000,000", f"{size / 1e6:.0f}", "-", f"{cold:.2f}", f"{warm:.2f}"])
+            rows.append(["1,000,000", f"{size / 1e6:.0f}", "-", "-", f"{cold:.2f}",
+                         f"{warm:.2f}"])
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     extra = found["large"] - found["tiny"]
     share = extra * 1e6 / found["large_bytes"]
+    extra_post = found["large_post"] - found["tiny_post"]
+    share_post = extra_post * 1e6 / found["large_bytes"]
+    extra_dirty = found["large_post_dirty"] - found["tiny_post_dirty"]
+    share_dirty = extra_dirty * 1e6 / found["large_bytes"]
     print(write_table(
         "memory.md",
         f"Memory per gunicorn worker ({args.workers} workers, shipped config) and load time",
-        ["articles", "model MB on disk", "USS per worker, MB", "load s (first, verifying)",
+        ["articles", "model MB on disk", "USS (private dirty) per worker, MB, after GET",
+         "the same after POST too", "load s (first, verifying)",
          "load s (later workers)"], rows,
         f"An extra worker on the {args.articles:,}-article model holds {extra:.0f} MB more "
         f"private memory than one on the {args.tiny}-article model: {share:.1%} of the "
-        f"model's size (target: under 10%). USS after {args.seconds} s of wrk GET related "
-        f"over 2,000 articles. Command: python -m benchmarks.bench_memory --articles "
+        f"model's size (target: under 10%). After unseen text too, the worker that served it "
+        f"holds {extra_dirty:.0f} MB ({share_dirty:.1%}) more private dirty memory (what it "
+        f"allocated) and {extra_post:.0f} MB ({share_post:.1%}) more USS (which also counts "
+        "the mapped files' clean pages no other process maps at that moment). USS "
+        f"after {args.seconds} s of wrk GET related over 2,000 "
+        f"articles, then after {args.seconds} s of POST /v1/related (a 153-word text). "
+        f"Load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}. "
+        "Command: python -m benchmarks.bench_memory --articles "
         f"{args.articles} --tiny {args.tiny} --workers {args.workers}"
         f"{' --million' if args.million else ''}"))
 

@@ -1,6 +1,7 @@
 """Unseen text: POST /v1/related against GET related, through a real gunicorn worker.
 
     python -m benchmarks.bench_unseen [--articles 50000] [--seconds 5] [--repeat 3]
+                                      [--models DIR]
 
 One gunicorn sync worker (as in the field notes) serves a model trained on a synthetic
 corpus; `wrk` (Debian package `wrk`; a bounded Python client otherwise) loads it from
@@ -9,9 +10,15 @@ corpus; `wrk` (Debian package `wrk`; a bounded Python client otherwise) loads it
 (lookup + ranking policy + JSON), and `POST /v1/related` for two unseen texts (vectorize +
 exact top-k through the postings of the text's terms, index/inverted.py): a short query and
 a whole held-out article of the corpus's stories; each round's POST/GET ratio is reported
-too (median of the rounds). Then, in this process, the exact top-k itself for the same two
-texts: the postings search against the full product it replaces (median of --calls each).
-Writes benchmarks/results/unseen.md.
+too (median of the rounds), and the worker's own CPU time per request (from /proc: what a
+request costs whatever else runs on a shared machine) with the POST/GET ratio by it. Then,
+in this process, the exact top-k itself for the same two texts: the postings search
+against the full product it replaces, and the transform against scikit-learn's (checked
+equal), median of --calls each.
+``--models DIR`` serves a model already trained on ``synthetic_docs(--articles)`` (e.g. by
+``recommender train`` on those documents) instead of training one; the held-out article is
+then ``synthetic_docs(--articles + 1)``'s last, the same stories. Writes
+benchmarks/results/unseen.md.
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import REPO, median_time, synthetic_docs, write_table
-from benchmarks.serve_common import free_port
+from benchmarks.serve_common import cpu_seconds, free_port
 
 HELD_OUT = 1  # articles generated with the corpus (same stories) but not trained on
 
@@ -52,6 +59,57 @@ def build_model(n: int, models: Path, method: str = "exact"
     train_corpus(Corpus(arts, [], "synthetic", "synthetic"), ModelStore(models),
                  train_params({"index": {"method": method}}))
     return [a.id for a in arts], docs[n:]
+
+
+def trained_ids(models: Path) -> list[str]:
+    from recommender.artefact.load import load_model
+    from recommender.artefact.store import ModelStore
+
+    store = ModelStore(models)
+    model = load_model(store, store.published() or "")
+    return list(model.columns.ids) if model.columns is not None else [
+        str(a["id"]) for a in model.articles]
+
+
+def sklearn_transform(model: Any) -> Any:
+    """The transform as it was: scikit-learn's analyzer and ``TfidfVectorizer.transform``
+    over a dict of every term (the reference ``vectorize/analysis.py`` must equal)."""
+    import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from recommender.vectorize.document import build_document_analyzer
+
+    vec = model.vectorizer
+    text = TfidfVectorizer(stop_words=vec.stop_words or None,
+                           ngram_range=tuple(vec.ngram_range), strip_accents=vec.strip_accents,
+                           lowercase=True).build_analyzer()
+    ref = TfidfVectorizer(analyzer=build_document_analyzer(vec.get_params()["field_weights"],
+                                                           text),
+                          vocabulary={t: i for i, t in enumerate(vec.vocabulary_)},
+                          sublinear_tf=vec.sublinear_tf, dtype=np.float32)
+    ref.idf_ = np.asarray(vec.idf_, dtype=np.float64)
+    return ref.transform
+
+
+def vectorize_times(models: Path, bodies: dict[str, dict[str, Any]], calls: int
+                    ) -> dict[str, tuple[float, float]]:
+    """Per body, median ms of the model's transform and of scikit-learn's (checked equal)."""
+    from recommender.artefact.load import load_model
+    from recommender.artefact.store import ModelStore
+
+    store = ModelStore(models)
+    model = load_model(store, store.published() or "")
+    reference = sklearn_transform(model)
+    out = {}
+    for name, body in bodies.items():
+        ours, theirs = model.vectorize(body), reference([body])
+        if ours.data.tobytes() != theirs.data.tobytes() or ours.indices.tolist() != \
+                theirs.indices.tolist():
+            raise AssertionError(f"{name}: the transform differs from scikit-learn's")
+        fast, _ = median_time(lambda: model.vectorize(body), calls)  # noqa: B023
+        slow, _ = median_time(lambda: reference([body]), calls)  # noqa: B023
+        out[name] = (1000 * fast, 1000 * slow)
+    return out
 
 
 def search_times(models: Path, bodies: dict[str, dict[str, Any]], calls: int
@@ -130,12 +188,17 @@ def main() -> None:
     ap.add_argument("--method", default="exact", choices=["exact", "pruned"],
                     help="the training's candidate search (pruned: faster to build)")
     ap.add_argument("--calls", type=int, default=30, help="in-process search calls per text")
+    ap.add_argument("--models", type=Path, help="a models directory to serve (not trained)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-serve-"))
-    print(f"training on {args.articles} synthetic articles ...", flush=True)
-    ids, held_out = build_model(args.articles, tmp / "models", args.method)
+    models = args.models or tmp / "models"
+    if args.models:
+        ids, held_out = trained_ids(models), synthetic_docs(args.articles + HELD_OUT)[-1:]
+    else:
+        print(f"training on {args.articles} synthetic articles ...", flush=True)
+        ids, held_out = build_model(args.articles, models, args.method)
     port = free_port()
-    env = {**os.environ, "RECOMMENDER_MODELS_DIR": str(tmp / "models"),
+    env = {**os.environ, "RECOMMENDER_MODELS_DIR": str(models),
            "RECOMMENDER_BIND": f"127.0.0.1:{port}", "RECOMMENDER_WORKERS": "1",
            "RECOMMENDER_THREADS": "1", "RECOMMENDER_ACCESS_LOG": "/dev/null",
            "RECOMMENDER_LOG_LEVEL": "WARNING"}
@@ -148,7 +211,9 @@ def main() -> None:
              "article": {"title": held_out[0]["title"], "body": held_out[0]["body"]}}
     bodies = {k: json.dumps({**v, "limit": 5}).encode() for k, v in texts.items()}
     names = ["healthz", "related", *[f"post-{k}" for k in bodies]]
+    load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
     results: dict[str, list[float]] = {name: [] for name in names}
+    cpu: dict[str, list[float]] = {name: [] for name in names}
     try:
         wait_ready(base)
         article = ids[len(ids) // 2]
@@ -159,8 +224,11 @@ def main() -> None:
                 headers={"Content-Type": "application/json"}), timeout=120).read()
         use_wrk = shutil.which("wrk") is not None
         scripts = {k: post_script(tmp, k, b) for k, b in bodies.items()}
+        worker = [int(p) for p in Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+                  .read_text().split()]
         for _ in range(args.repeat):
             for name in names:
+                cpu_before = cpu_seconds(worker)
                 url = (base + "/healthz" if name == "healthz" else
                        f"{base}/v1/articles/{article}/related" if name == "related" else
                        base + "/v1/related")
@@ -170,10 +238,15 @@ def main() -> None:
                 else:
                     rps = python_rps(url, args.seconds, bodies.get(key))
                 results[name].append(rps)
+                # The worker's own CPU per request: what a request costs, whatever else
+                # runs on the machine (the rate alone moves with the other load).
+                cpu[name].append(1000 * (cpu_seconds(worker) - cpu_before)
+                                 / max(1.0, rps * args.seconds))
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
-    searches = search_times(tmp / "models", texts, args.calls)
+    searches = search_times(models, texts, args.calls)
+    vectorizing = vectorize_times(models, texts, args.calls)
     shutil.rmtree(tmp, ignore_errors=True)
     floor = statistics.median(results["healthz"])
     labels = {"healthz": "GET /healthz (floor)",
@@ -185,21 +258,30 @@ def main() -> None:
         med = statistics.median(results[name])
         ratio = statistics.median(p / g for p, g in zip(results[name], results["related"],
                                                         strict=True))
+        by_cpu = statistics.median(g / p for p, g in zip(cpu[name], cpu["related"],
+                                                         strict=True))
+        post = name.startswith("post")
         rows.append([labels[name], f"{med:.0f}", f"{med / floor:.2f}",
-                     f"{ratio:.2f}" if name.startswith("post") else "",
-                     f"{1000 / med:.2f}"])
+                     f"{ratio:.2f}" if post else "", f"{1000 / med:.2f}",
+                     f"{statistics.median(cpu[name]):.2f}", f"{by_cpu:.2f}" if post else ""])
     search_rows = "\n".join(
         f"| exact top-51, {k} | {fast:.2f} | {slow:.2f} | {slow / fast:.1f} |"
         for k, (fast, slow) in searches.items())
+    search_rows += "\n" + "\n".join(
+        f"| vectorize, {k} (ours / scikit-learn's transform) | {fast:.2f} | {slow:.2f} "
+        f"| {slow / fast:.1f} |" for k, (fast, slow) in vectorizing.items())
     print(write_table(
         "unseen.md",
         f"Serving, one gunicorn sync worker, {args.articles} articles, median of {args.repeat}",
-        ["endpoint", "req/s", "share of floor", "POST/GET (median of rounds)", "ms/request"],
+        ["endpoint", "req/s", "share of floor", "POST/GET (median of rounds)", "ms/request",
+         "worker CPU ms/request", "POST/GET by worker CPU"],
         rows,
         f"Client: {'wrk -t1 -c8' if use_wrk else 'Python threads'} on the same 2-core machine."
-        f" Candidates built by the {args.method} search."
+        f" Candidates built by the {args.method} search. Load average before/after: "
+        f"{load_before} / {' '.join(f'{x:.2f}' for x in os.getloadavg())}."
         f"\n\nThe search alone, in process (median of {args.calls} calls):\n\n"
-        "| search | postings ms | full product ms | speed-up |\n|---|---|---|---|\n"
+        "| step | ours, ms | before (full product / scikit-learn), ms | speed-up |\n"
+        "|---|---|---|---|\n"
         + search_rows))
 
 

@@ -111,9 +111,32 @@ def test_a_row_overlay_indexes_as_the_composed_table() -> None:
                           want[rows, np.array([[1, 2], [3, 0]])])
     assert np.array_equal(table[7], want[7]) and np.array_equal(table[-1], want[-1])
     assert np.array_equal(table[2:9], want[2:9]) and np.array_equal(table.column(2), want[:, 2])
+    picked = np.array([21, 7, 0, 3])  # rows, then a column slice (the hub term's [rows, :k])
+    assert np.array_equal(table[picked, :2], want[picked, :2])
     mask = np.zeros(31, dtype=bool)
     mask[[5, 11]] = True
     assert np.array_equal(table.holding(mask), mask[want].any(axis=1))
     ids = LayeredIds({"a": 0, "b": 1, "c": 2}, {"b": -1, "c": 5, "d": 6})
     assert dict(ids) == {"a": 0, "c": 5, "d": 6} and len(ids) == 3
     assert "b" not in ids and ids.get("b") is None and ids["c"] == 5
+
+
+def test_an_unseen_text_on_a_delta_version_composes_no_copy(models_dir: Path) -> None:
+    # POST /v1/related on a delta version: the base through its postings, the appended rows
+    # exactly, the affinity from both parts; the same list as the full product.
+    from recommender.index import exact
+    from recommender.policy import Policy
+    from recommender.policy.config import DEFAULTS
+
+    store = ModelStore(models_dir)
+    model = load_model(store, _upsert(store))
+    doc = {"title": "A rover on the moon", "body": "The lunar rover and the rocket launch."}
+    vector = model.vectorize(doc)
+    got = model.match(vector, 5)
+    ranked = Policy("default", DEFAULTS).rank(model, 3, source_vector=vector, source_meta={})
+    assert model.affinity is not None and ranked.items
+    assert model._composed is None  # type: ignore[attr-defined]
+    idx, sc = exact.query(model.matrix, vector, 5, allowed=np.asarray(model.published_mask))
+    assert [c.row for c in got] == idx.tolist()
+    np.testing.assert_allclose([c.score for c in got], sc, rtol=1e-6)
+    assert model.row_of["rover-1"] in idx.tolist()

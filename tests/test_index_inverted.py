@@ -75,14 +75,13 @@ def test_frequent_terms_are_skipped_when_they_cannot_matter(monkeypatch) -> None
     matrix = _random_matrix(rng, 2000, 500)
     terms = inverted.TermIndex.of(matrix)
     touched: list[int] = []
-    partial = inverted._partial
+    add = inverted._add
 
-    def counting(index, q, which):
-        rows, scores = partial(index, q, which)
-        touched.append(len(rows))
-        return rows, scores
+    def counting(partial, q, which):
+        add(partial, q, which)
+        touched.append(partial.postings)
 
-    monkeypatch.setattr(inverted, "_partial", counting)
+    monkeypatch.setattr(inverted, "_add", counting)
     few = np.flatnonzero((terms.df > 0) & (terms.df <= 5))
     rare = int(few[np.argmax(terms.col_max[few])])  # a rare term that weighs in its row
     common = int(np.argmax(terms.df))
@@ -91,6 +90,19 @@ def test_frequent_terms_are_skipped_when_they_cannot_matter(monkeypatch) -> None
                          np.array([t for t, _ in pair]), [0, 2]), shape=(1, 500))
     _same(inverted.query(terms, matrix, vec, 1), full_product(matrix, vec, 1))
     assert touched[0] < terms.df[common]
+
+
+def test_appended_rows_given_apart_score_like_one_matrix() -> None:
+    """``extra``: a delta's appended rows, not stacked under the base's matrix."""
+    rng = np.random.default_rng(8)
+    matrix = _random_matrix(rng, 450, 300)
+    base, extra = matrix[:380], matrix[380:]
+    terms = inverted.TermIndex.of(matrix[:350])  # index rows < base rows < all rows
+    allowed = rng.random(450) > 0.1
+    for r in (2, 360, 400, 449):
+        for k in (3, 51):
+            _same(inverted.query(terms, base, matrix[r], k, allowed=allowed, extra=extra),
+                  full_product(matrix, matrix[r], k, allowed=allowed))
 
 
 @pytest.fixture

@@ -28,6 +28,18 @@ from the articles on load, which is slower and private to each worker)::
     recent_by_section.npy section_starts.npy   int64: those rows grouped by section code
     labels.json                      {"sections": [name per code], "languages": [...]}
 
+Optional unseen-text files (a version without them builds both in each worker's private
+memory on its first unseen text, as before)::
+
+    terms.bin.npy term_offsets.npy   uint8 / int64: the vocabulary as UTF-8 bytes + offsets
+    term_hashes.npy term_columns.npy uint64 / int64: sorted 64-bit term hashes, their
+                                     columns (``vectorize/vocabulary.py``)
+    postings_indptr.npy postings_rows.npy postings_data.npy
+                                     int64 / int32 / float32: the TF-IDF matrix by term
+                                     (CSC: each term's rows, ascending, and weights)
+    term_max.npy                     float64: each term's largest weight
+                                     (``index/inverted.py``)
+
 The writer (``writer.py``) and the reader (``model.py``) take every name from here. Readers
 ignore manifest keys they do not know, so adding an optional key keeps format 1; renaming a
 file, changing a dtype or the meaning of a key needs ``FORMAT_VERSION + 1`` and a golden
@@ -54,6 +66,8 @@ import orjson
 import scipy.sparse as sp
 
 from recommender.artefact import columns as col
+from recommender.index.inverted import TermIndex
+from recommender.vectorize.vocabulary import Vocabulary
 
 FORMAT = "recommender-model"
 FORMAT_VERSION = 1  # a full version (what training writes)
@@ -75,7 +89,17 @@ NEIGHBORS = "neighbors.npy"
 SCORES = "scores.npy"
 AFFINITY = "affinity.npy"
 COLUMN_FILES = col.FILES  # optional: written by this version of the writer
-OPTIONAL_FILES = frozenset({AFFINITY, *COLUMN_FILES})
+TERMS = "terms.bin.npy"
+TERM_OFFSETS = "term_offsets.npy"
+TERM_HASHES = "term_hashes.npy"
+TERM_COLUMNS = "term_columns.npy"
+VOCABULARY_FILES = (TERMS, TERM_OFFSETS, TERM_HASHES, TERM_COLUMNS)
+POSTINGS_INDPTR = "postings_indptr.npy"
+POSTINGS_ROWS = "postings_rows.npy"
+POSTINGS_DATA = "postings_data.npy"
+TERM_MAX = "term_max.npy"
+POSTINGS_FILES = (POSTINGS_INDPTR, POSTINGS_ROWS, POSTINGS_DATA, TERM_MAX)
+OPTIONAL_FILES = frozenset({AFFINITY, *COLUMN_FILES, *VOCABULARY_FILES, *POSTINGS_FILES})
 FULL_FILES = (ARTICLES, ARTICLE_OFFSETS, PUBLISHED, VOCABULARY, IDF, MATRIX_DATA,
               MATRIX_INDICES, MATRIX_INDPTR, NEIGHBORS, SCORES)
 # A delta segment's own files, besides the appended rows' (ARTICLES ... AFFINITY, no idf).
@@ -92,6 +116,9 @@ DTYPES: dict[str, type] = {
     ARTICLES: np.uint8, ARTICLE_OFFSETS: np.int64, PUBLISHED: np.bool_, IDF: np.float32,
     MATRIX_DATA: np.float32, MATRIX_INDICES: np.int32, MATRIX_INDPTR: np.int64,
     NEIGHBORS: np.int32, SCORES: np.float32, AFFINITY: np.float32, **col.DTYPES,
+    TERMS: np.uint8, TERM_OFFSETS: np.int64, TERM_HASHES: np.uint64, TERM_COLUMNS: np.int64,
+    POSTINGS_INDPTR: np.int64, POSTINGS_ROWS: np.int32, POSTINGS_DATA: np.float32,
+    TERM_MAX: np.float64,
 }
 # A delta segment's files: the appended rows' as above, plus its own.
 DELTA_DTYPES: dict[str, type] = {
@@ -225,7 +252,7 @@ class ModelArrays:
 
     articles: Sequence[Mapping[str, Any]]  # one JSON-ready document per row
     published: np.ndarray
-    vocabulary: list[str]
+    vocabulary: Sequence[str]  # a Vocabulary (training), or the terms in column order
     idf: np.ndarray
     matrix: sp.csr_matrix
     neighbors: np.ndarray
@@ -243,10 +270,21 @@ class ModelArrays:
         }
         for name, array in arrays.items():
             if name == IDF:
-                yield VOCABULARY, self.vocabulary
+                yield VOCABULARY, list(self.vocabulary)
             if array is not None:
                 yield name, np.asarray(array).astype(DTYPES[name], copy=False)
         yield from col.encode_columns(self.articles, self.published).items()
+        yield from self.unseen_text_files()
+
+    def unseen_text_files(self) -> Iterator[tuple[str, np.ndarray]]:
+        """The vocabulary's lookup arrays and the matrix by term, as workers map them."""
+        vocab = (self.vocabulary if isinstance(self.vocabulary, Vocabulary)
+                 else Vocabulary.from_terms(self.vocabulary))
+        terms = TermIndex.of(self.matrix)
+        for name, array in (*zip(VOCABULARY_FILES, vocab.arrays(), strict=True),
+                            *zip(POSTINGS_FILES, (terms.indptr, terms.row_ids, terms.values,
+                                                  terms.col_max), strict=True)):
+            yield name, np.asarray(array).astype(DTYPES[name], copy=False)
 
     def counts(self) -> dict[str, Any]:
         """The manifest keys that describe these arrays."""

@@ -21,7 +21,7 @@ from recommender.artefact.format import ModelStoreError
 from recommender.artefact.model import ArticleTable, Candidate, Model
 from recommender.artefact.overlay import LayeredIds, LayeredRows, RowOverlay
 from recommender.artefact.store import ModelStore
-from recommender.index import local as index
+from recommender.index import inverted
 
 
 class LayeredArticles(Sequence[dict[str, Any]]):
@@ -88,13 +88,11 @@ class LayeredModel(Model):
             self._composed = value
 
     def match(self, vector: sp.csr_matrix, k: int) -> list[Candidate]:
-        """Exact top-k published articles for a vector not in the model."""
-        dense = np.asarray((self.vectors @ vector.T).todense()).ravel().astype(np.float32)
-        dense[~np.asarray(self.published_mask, dtype=bool)] = -np.inf
-        idx, sc = index.top_k_rows(dense[None, :], k)
-        keep = idx[0] >= 0
-        return [Candidate(int(i), float(s)) for i, s in zip(idx[0][keep], sc[0][keep],
-                                                            strict=True)]
+        """Exact top-k published articles for a vector not in the model: the base's rows
+        through its postings, the appended rows scored exactly (no composed copy)."""
+        idx, sc = inverted.query(self.term_index(), self.vectors.base, vector, k,
+                                 allowed=self.published_mask, extra=self.vectors.extra)
+        return [Candidate(int(i), float(s)) for i, s in zip(idx, sc, strict=True)]
 
 
 def _overlay(base: np.ndarray, rows: int, segments: list[Segment],

@@ -25,6 +25,7 @@ from recommender.artefact.store import ModelStore
 from recommender.common.files import atomic_write
 from recommender.index import inverted
 from recommender.vectorize import ArticleVectorizer, VectorizerError
+from recommender.vectorize.vocabulary import Vocabulary
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,7 @@ class Model:
         affinity: np.ndarray | None = None,
         row_of: Mapping[str, int] | None = None,
         columns: ArticleColumns | None = None,
+        term_index: Callable[[], inverted.TermIndex] | None = None,
     ):
         self.version = version
         self.manifest = manifest
@@ -127,7 +129,8 @@ class Model:
             published_mask = np.array(
                 [a.get("status", "published") == "published" for a in articles], dtype=bool)
         self.published_mask = published_mask
-        self._terms: inverted.TermIndex | None = None  # built on the first unseen text
+        self._terms: inverted.TermIndex | None = None  # on the first unseen text
+        self._term_files = term_index  # the version's mapped postings, when it has them
 
     @classmethod
     def load(cls, store: ModelStore, version: str, *, mmap: bool = True) -> Model:
@@ -173,13 +176,19 @@ class Model:
         def vectorizer() -> ArticleVectorizer:
             try:
                 return ArticleVectorizer.from_state(
-                    manifest["params"]["vectorizer"], js(fmt.VOCABULARY), arr(fmt.IDF))
+                    manifest["params"]["vectorizer"], _vocabulary(base, manifest, arr, js),
+                    arr(fmt.IDF))
             except (KeyError, TypeError, VectorizerError) as exc:
                 raise ModelStoreError(f"{base}: cannot rebuild the vectorizer ({exc})") from None
 
+        def term_index() -> inverted.TermIndex:
+            return _term_index(base, shape, arr)
+
+        has_postings = all(name in manifest["files"] for name in fmt.POSTINGS_FILES)
         return cls(version=version, manifest=manifest, articles=articles, matrix=matrix,
                    neighbors=neighbors, scores=scores, vectorizer=vectorizer,
-                   published_mask=published, affinity=affinity, columns=columns)
+                   published_mask=published, affinity=affinity, columns=columns,
+                   term_index=term_index if has_postings else None)
 
     @property
     def vectorizer(self) -> ArticleVectorizer:
@@ -214,14 +223,16 @@ class Model:
         return [Candidate(int(i), float(s)) for i, s in zip(idx, sc, strict=True)]
 
     def term_index(self) -> inverted.TermIndex:
-        """The matrix by term, built once per process; a delta version reuses its base's
-        (its appended rows are scored exactly)."""
+        """The matrix by term: the version's memory-mapped postings files, or built once per
+        process (private memory) for a version written without them; a delta version
+        reuses its base's (its appended rows are scored exactly)."""
         if self.base is not None:
             return self.base.term_index()
         if self._terms is None:
             with self._vectorizer_lock:
                 if self._terms is None:
-                    self._terms = inverted.TermIndex.of(self.matrix)
+                    self._terms = (self._term_files() if self._term_files is not None
+                                   else inverted.TermIndex.of(self.matrix))
         return self._terms
 
     def summary(self) -> dict[str, Any]:
@@ -315,6 +326,31 @@ def _columns(base: Path, manifest: Mapping[str, Any], arr: Callable[[str], np.nd
     if problem:
         raise ModelStoreError(f"{base}: {problem}")
     return columns
+
+
+def _vocabulary(base: Path, manifest: Mapping[str, Any], arr: Callable[[str], np.ndarray],
+                js: Callable[[str], Any]) -> Vocabulary | list[str]:
+    """The version's mapped vocabulary files, or its JSON term list (a version written
+    before them: the lookup is then built in this process)."""
+    if not all(name in manifest["files"] for name in fmt.VOCABULARY_FILES):
+        return js(fmt.VOCABULARY)
+    blob, offsets, hashes, columns = (arr(name) for name in fmt.VOCABULARY_FILES)
+    vocab = Vocabulary(blob, offsets, hashes, columns)
+    problem = vocab.check()
+    if problem:
+        raise ModelStoreError(f"{base / fmt.TERM_HASHES}: {problem}")
+    return vocab
+
+
+def _term_index(base: Path, shape: tuple[int, ...], arr: Callable[[str], np.ndarray]
+                ) -> inverted.TermIndex:
+    """The version's postings files, memory-mapped, checked against the matrix's shape."""
+    indptr, rows, data, col_max = (arr(name) for name in fmt.POSTINGS_FILES)
+    if (len(indptr) != shape[1] + 1 or len(col_max) != shape[1] or len(rows) != len(data)
+            or (len(indptr) and int(indptr[-1]) != len(rows))):
+        raise ModelStoreError(f"{base / fmt.POSTINGS_INDPTR}: the postings do not match the "
+                              f"{shape[0]} x {shape[1]} matrix")
+    return inverted.TermIndex(indptr, rows, data, col_max, int(shape[0]))
 
 
 def freshness(manifest: Mapping[str, Any]) -> dict[str, Any]:

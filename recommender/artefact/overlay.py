@@ -94,6 +94,8 @@ class RowOverlay:
         rows = np.asarray(rows)
         if rows.ndim == 0:
             return self[int(rows)][cols]
+        if isinstance(cols, slice):  # [rows, :k]: whole rows, then the columns
+            return self._take(rows)[:, cols]
         p = self.pos[rows]
         own = p < 0
         from_base = self.base[np.where(own, rows, 0), cols]

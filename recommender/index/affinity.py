@@ -78,10 +78,12 @@ def affinity_for_query(
     weight: float,
     hub_penalty: float,
     hub_k: int = HUB_K,
+    tail: sp.csr_matrix | None = None,
 ) -> np.ndarray:
     """:func:`neighbourhood_affinity` for a text not in the matrix: ``rows`` are its
     candidates best first, ``cosines`` their cosines with it, ``neighbors``/``scores`` the
-    stored lists (for the hub term).
+    stored lists (for the hub term). ``tail``: the rows after ``matrix``'s (a delta
+    version's appended rows), so the two need not be stacked into one copy.
 
     The centroid is that of the top-``size`` candidates, leaving out a first one that is
     the text itself (cosine >= SELF_COSINE), as training leaves a row out of its own list;
@@ -97,10 +99,13 @@ def affinity_for_query(
     top = np.full((1, size), -1, dtype=np.int64)
     chosen = rows[start:start + size]
     top[0, : len(chosen)] = chosen
+    after = tail if tail is not None else sp.csr_matrix((0, matrix.shape[1]), dtype=np.float32)
     expansion = pair_expansion(sp.csr_matrix(matrix, dtype=np.float32),
-                               sp.csr_matrix((0, matrix.shape[1]), dtype=np.float32), top,
+                               sp.csr_matrix(after, dtype=np.float32), top,
                                np.asarray(rows, dtype=np.int64)[None, :])[0]
     valid = neighbors[rows, :hub_k] >= 0
     hub = np.where(valid, scores[rows, :hub_k], 0.0).mean(axis=1).astype(np.float32)
     out = cos + weight * expansion - hub_penalty * hub
     return np.maximum(out, 1e-3 * cos).astype(np.float32)
+
+

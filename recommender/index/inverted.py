@@ -3,15 +3,19 @@
 The full product ``matrix @ vector`` reads every stored weight of the model. A text shares
 its rarer terms with few articles, and the frequent terms it shares with many carry little
 weight, so (as in MaxScore) the query's terms are split: the *essential* ones (rarest first)
-are accumulated through their postings (the matrix's columns, a CSC view built once per
-model), the best-scored of the rows they touch are re-scored exactly, and the split is
-accepted only when it provably changed nothing: every row not re-scored is bounded by its
-partial score plus what the other terms could add at most (the smaller of the sum of
-``query weight x the term's largest weight`` and the norm of those query weights, rows being
-L2-normalised), and that bound must stay below the k-th exact score found. Otherwise more
-rows are re-scored, then more terms made essential, down to all of them, which is exact by
-construction. Re-scoring is the exact path's own product on those rows, so scores are bit
-for bit the full product's and ties break on the lower row as there.
+are accumulated through their postings (the matrix by term: written at training and
+memory-mapped, ``artefact/model.py``, or built once per process for an older model), the
+k-th best partial score bounds the k-th exact score from below (weights are positive), and
+the split is accepted only when it provably changed nothing: a row's exact score is at most
+its partial score plus what the other terms could add (the smaller of the sum of ``query
+weight x the term's largest weight`` and the norm of those query weights, rows being
+L2-normalised), so only rows whose partial score comes within that bound of the k-th are
+re-scored, and only when no untouched row could reach it. When re-scoring those rows would
+read more than the postings of more terms, those terms are made essential first (their
+postings added to the same partial scores), down to all of them, which is exact by
+construction. Re-scoring uses the full product's own
+arithmetic on those rows (``_postings.exact_scores``), so scores are bit for bit the full
+product's and ties break on the lower row as there.
 
 Rows past ``TermIndex.rows`` (a delta's appended rows, artefact/layered.py) are not in the
 postings: they are scored exactly, every one, and compete like any re-scored row.
@@ -19,7 +23,9 @@ postings: they are scored exactly, every one, and compete like any re-scored row
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -28,63 +34,124 @@ from recommender.index.blocks import top_k_rows
 
 # Postings the first split may accumulate, as a share of the indexed rows.
 FIRST_BUDGET = 0.5
-# Rows re-scored at first (a multiple of k), and at most after them while terms are left out.
-RESCORE_FACTOR = 8
-RESCORE_CAP = 32
 # Float slack on the bounds: partial scores are float32 sums, rows are normalised to ~1e-7.
 SLACK = 1e-4
+# Re-scoring a row costs about this many postings per stored weight of the row.
+ROW_COST = 0.5
 
 
 @dataclass(frozen=True)
 class TermIndex:
-    """The matrix by term: each term's rows and weights (a CSC view), and per-term bounds."""
+    """The matrix by term (its CSC arrays: each term's rows, ascending, and weights) and
+    each term's largest weight. The arrays may be memory-mapped files (``artefact``)."""
 
-    postings: sp.csr_matrix  # terms x rows: the matrix transposed, rows of it are postings
-    df: np.ndarray  # int64, rows holding each term
-    col_max: np.ndarray  # float64, each term's largest weight
+    indptr: np.ndarray  # int64, terms + 1: term j's postings are indptr[j]:indptr[j + 1]
+    row_ids: np.ndarray  # int32, the row of each posting
+    values: np.ndarray  # float32, the weight of each posting
+    col_max: np.ndarray  # float64, each term's largest weight (0 for an unused term)
     rows: int  # rows covered; later rows are scored exactly
 
     @classmethod
     def of(cls, matrix: sp.csr_matrix) -> TermIndex:
         csc = sp.csc_matrix(matrix, dtype=np.float32)
-        df = np.diff(csc.indptr).astype(np.int64)
+        csc.sum_duplicates()
+        indptr = csc.indptr.astype(np.int64)
+        df = np.diff(indptr)
         col_max = np.zeros(csc.shape[1], dtype=np.float64)
         nonempty = np.flatnonzero(df)
         if len(nonempty):
-            col_max[nonempty] = np.maximum.reduceat(csc.data, csc.indptr[nonempty])
-        # Transposing a CSC matrix gives the CSR of its transpose without a copy.
-        postings = sp.csr_matrix(csc.T)
-        return cls(postings, df, col_max, int(matrix.shape[0]))
+            col_max[nonempty] = np.maximum.reduceat(csc.data, indptr[nonempty])
+        return cls(indptr, csc.indices.astype(np.int32), csc.data, col_max,
+                   int(matrix.shape[0]))
+
+    @property
+    def df(self) -> np.ndarray:
+        """Rows holding each term (computed: a few MB, for offline use)."""
+        return np.diff(np.asarray(self.indptr))
+
+    def df_of(self, terms: np.ndarray) -> np.ndarray:
+        return np.asarray(self.indptr[terms + 1] - self.indptr[terms], dtype=np.int64)
 
     @property
     def nbytes(self) -> int:
-        p = self.postings
-        return int(p.data.nbytes + p.indices.nbytes + p.indptr.nbytes + self.df.nbytes
-                   + self.col_max.nbytes)
+        return int(sum(np.asarray(a).nbytes for a in
+                       (self.indptr, self.row_ids, self.values, self.col_max)))
+
+
+def _kernels() -> Any:
+    """The compiled loops, imported on first use: numba (about 100 MB of private memory
+    once a kernel is loaded) only in a process that searches for unseen text."""
+    from recommender.index import _postings
+
+    return _postings
+
+
+def _plain(a: np.ndarray) -> np.ndarray:
+    """A memory map as a plain array view (numba takes ndarrays), nothing copied."""
+    return a.view(np.ndarray) if isinstance(a, np.memmap) else np.asarray(a)
 
 
 @dataclass
 class _Query:
-    idx: np.ndarray  # term indices
+    idx: np.ndarray  # term indices with a positive weight, ascending
     weights: np.ndarray  # float64
-    column: sp.csr_matrix  # the vector transposed, as the exact product multiplies it
+    dense: np.ndarray  # float32 weight per vocabulary term, as the full product reads them
+    bits: np.ndarray  # uint8, one bit per vocabulary term: the terms ``dense`` holds
+    held: np.ndarray  # the vector's term indices (what ``dense`` and ``bits`` hold)
 
 
-def _exact(matrix: sp.csr_matrix, rows: np.ndarray, column: sp.csr_matrix) -> np.ndarray:
-    """Exact scores of ``rows``: the full product's arithmetic (``matrix @ vector.T``, which
-    turns ``vector.T`` into this ``column`` first) on those rows only."""
-    if not len(rows):
-        return np.zeros(0, dtype=np.float32)
-    return np.asarray((matrix[rows] @ column).todense()).ravel().astype(np.float32)
+class _Partial:
+    """Partial scores of every indexed row through the essential terms, grown a term at a
+    time (float64; rows no essential term touched stay 0)."""
+
+    def __init__(self, index: TermIndex, allowed: np.ndarray):
+        self.index, self.allowed = index, allowed
+        self.acc = _scratch(index.rows)
+        self.postings = 0  # accumulated so far
+        self.arrays = (_plain(index.indptr), _plain(index.row_ids), _plain(index.values))
+
+    def add(self, terms: np.ndarray, weights: np.ndarray) -> None:
+        _kernels().accumulate(*self.arrays, terms.astype(np.int64),
+                             weights.astype(np.float64), self.acc)
+        self.postings += int(self.index.df_of(terms).sum())
+
+    def kth(self, k: int) -> float:
+        return float(_kernels().kth_partial(self.acc, self.allowed[:self.index.rows], k,
+                                           np.empty(k, dtype=np.float64)))
+
+    def at_least(self, floor: float) -> np.ndarray:
+        """Allowed rows (ascending) with a positive partial score of at least ``floor``."""
+        rows = np.flatnonzero(self.acc >= floor) if floor > 0.0 else np.flatnonzero(self.acc)
+        return rows[self.allowed[rows]]
 
 
-def _partial(index: TermIndex, q: _Query, terms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(rows, partial scores) of the rows holding any of ``terms``, through their postings."""
-    at = np.sort(terms)  # q.idx is sorted, so are the picked term indices
-    vec = sp.csr_matrix((q.weights[at].astype(np.float32), q.idx[at], [0, len(at)]),
-                        shape=(1, index.postings.shape[0]))
-    found = vec @ index.postings
-    return found.indices.astype(np.int64), np.asarray(found.data, dtype=np.float64)
+_local = threading.local()
+
+
+def _scratch(n: int) -> np.ndarray:
+    """A zeroed float64 array of ``n``, reused by this thread's queries: a fresh one would
+    be mapped and page-faulted anew for every request."""
+    acc = getattr(_local, "acc", None)
+    if acc is None or len(acc) != n:
+        acc = _local.acc = np.zeros(n, dtype=np.float64)
+    else:
+        acc.fill(0.0)
+    return acc
+
+
+def _add(partial: _Partial, q: _Query, terms: np.ndarray) -> None:
+    """Make ``terms`` (positions in ``q``) essential: their postings join the partial scores."""
+    partial.add(q.idx[terms], q.weights[terms])
+
+
+def _exact(matrix: sp.csr_matrix, rows: np.ndarray, q: _Query) -> np.ndarray:
+    """Exact scores of ``rows``: the full product's arithmetic on those rows only."""
+    out = np.zeros(len(rows), dtype=np.float32)
+    if len(rows):
+        _kernels().exact_scores(_plain(matrix.indptr), _plain(matrix.indices),
+                               _plain(matrix.data), rows.astype(np.int64), q.dense, q.bits,
+                               out)
+    return out
 
 
 def _bound(q: _Query, terms: np.ndarray, index: TermIndex) -> float:
@@ -94,14 +161,6 @@ def _bound(q: _Query, terms: np.ndarray, index: TermIndex) -> float:
     w = q.weights[terms]
     by_max = float(np.sum(w * index.col_max[q.idx[terms]]))
     return min(by_max, float(np.sqrt(np.sum(w * w))))
-
-
-def _kth(scores: np.ndarray, k: int) -> float:
-    """The k-th best positive score, 0 when fewer than k are positive."""
-    positive = scores[scores > 0]
-    if len(positive) < k:
-        return 0.0
-    return float(np.partition(positive, len(positive) - k)[len(positive) - k])
 
 
 def _split_under(q: _Query, index: TermIndex, order: np.ndarray, limit: float) -> int:
@@ -114,76 +173,90 @@ def _split_under(q: _Query, index: TermIndex, order: np.ndarray, limit: float) -
     return int(within[0]) if len(within) else len(order)
 
 
-def query(index: TermIndex, matrix: sp.csr_matrix, vector: sp.csr_matrix, k: int, *,
-          allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Top-k rows of ``matrix`` for one query vector: the same rows, order and scores as
-    ``index.exact.query`` (which multiplies every row)."""
-    vec = sp.csr_matrix(vector)
+def _query_of(vector: sp.csr_matrix) -> _Query:
+    vec = sp.csr_matrix(vector, dtype=np.float32)
     vec.sum_duplicates()
     vec.sort_indices()
-    column = sp.csr_matrix(vector.T)
-    q = _Query(vec.indices.astype(np.int64), np.asarray(vec.data, dtype=np.float64), column)
-    keep = q.weights > 0
-    q.idx, q.weights = q.idx[keep], q.weights[keep]
-    n_total = matrix.shape[0]
+    width = vec.shape[1]
+    # This thread's vocabulary-wide arrays, clean between queries (``_release``): zeroing
+    # or mapping them afresh cost more than a short text's whole search.
+    dense = getattr(_local, "dense", None)
+    if dense is None or len(dense) != width:
+        dense = _local.dense = np.zeros(width, dtype=np.float32)
+        _local.bits = np.zeros((width + 7) // 8, dtype=np.uint8)
+    bits = _local.bits
+    dense[vec.indices] = vec.data
+    np.bitwise_or.at(bits, vec.indices >> 3, (1 << (vec.indices & 7)).astype(np.uint8))
+    keep = vec.data > 0
+    return _Query(vec.indices[keep].astype(np.int64),
+                  np.asarray(vec.data[keep], dtype=np.float64), dense, bits, vec.indices)
+
+
+def _release(q: _Query) -> None:
+    q.dense[q.held] = 0.0
+    q.bits[q.held >> 3] = 0
+
+
+def query(index: TermIndex, matrix: sp.csr_matrix, vector: sp.csr_matrix, k: int, *,
+          allowed: np.ndarray | None = None, extra: sp.csr_matrix | None = None
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """Top-k rows of ``matrix`` for one query vector: the same rows, order and scores as
+    ``index.exact.query`` (which multiplies every row). ``extra``: rows that follow
+    ``matrix``'s (a delta version's appended rows, ``overlay.LayeredRows.extra``), so the
+    two need not be stacked into one copy; they are past the index, scored exactly."""
+    q = _query_of(vector)
+    try:
+        return _search(index, matrix, q, k, allowed, extra)
+    finally:
+        _release(q)
+
+
+def _search(index: TermIndex, matrix: sp.csr_matrix, q: _Query, k: int,
+            allowed: np.ndarray | None, extra: sp.csr_matrix | None
+            ) -> tuple[np.ndarray, np.ndarray]:
+    n_total = matrix.shape[0] + (extra.shape[0] if extra is not None else 0)
+    mask = (np.ones(n_total, dtype=bool) if allowed is None
+            else _plain(np.asarray(allowed, dtype=bool)))
     tail = np.arange(index.rows, n_total)
-    if allowed is not None:
-        tail = tail[allowed[tail]]
-    tail_scores = _exact(matrix, tail, column)
-    if not len(q.idx):
+    tail = tail[mask[tail]]
+    inside = tail < matrix.shape[0]
+    tail_scores = np.concatenate([_exact(matrix, tail[inside], q),
+                                  _exact(extra, tail[~inside] - matrix.shape[0], q)
+                                  if extra is not None else np.zeros(0, np.float32)])
+    if not len(q.idx) or not index.rows:
         return _top(tail, tail_scores, k)
-    order = np.argsort(index.df[q.idx], kind="stable")  # rarest first
-    postings = np.cumsum(index.df[q.idx][order])
+    df = index.df_of(q.idx)
+    order = np.argsort(df, kind="stable")  # rarest first
+    postings = np.cumsum(df[order])
     split = max(1, int(np.searchsorted(postings, FIRST_BUDGET * index.rows, side="right")))
+    partial = _Partial(index, mask)
+    _add(partial, q, order[:split])
+    row_cost = ROW_COST * matrix.nnz / max(1, n_total)  # reading a row to re-score it
     while True:
-        essential, other = order[:split], order[split:]
-        rows, partial = _partial(index, q, essential)
-        if allowed is not None:
-            ok = allowed[rows]
-            rows, partial = rows[ok], partial[ok]
-        done, found, theta = _rescore(matrix, column, rows, partial,
-                                      _bound(q, other, index), tail, tail_scores, k)
-        if done:
-            return found
-        if split >= len(order):  # pragma: no cover - all terms essential always finishes
-            raise AssertionError("the exact split did not finish")
-        # theta is an exact k-th score of real rows: a lower bound of the final one.
-        split = max(split + 1, _split_under(q, index, order, theta / 4))
+        bound = _bound(q, order[split:], index)
+        # Every row's exact score is at least its partial one (weights are positive, up to
+        # float rounding), so the k-th partial score bounds the k-th exact score from below.
+        theta = partial.kth(k) - SLACK
+        grown = split
+        if bound > 0.0:
+            grown = max(split + 1, _split_under(q, index, order, max(theta, 0.0) / 4))
+        if bound > 0.0 and bound + SLACK >= theta:
+            pass  # a row no essential term touched could still make the list
+        else:
+            open_rows = partial.at_least(theta - bound - SLACK)
+            more = int(postings[grown - 1] - postings[split - 1])
+            if bound == 0.0 or len(open_rows) * row_cost <= more:
+                return _finish(matrix, q, open_rows, tail, tail_scores, k)
+        _add(partial, q, order[split:grown])
+        split = grown
 
 
-def _scored(matrix: sp.csr_matrix, column: sp.csr_matrix, rows: np.ndarray,
-            known: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """``known`` (rows, exact scores) with ``rows`` scored exactly, in row order (ties break
-    on the lower row, as in the full product)."""
-    new = np.sort(rows)
-    cand = np.concatenate([known[0], new])
-    scores = np.concatenate([known[1], _exact(matrix, new, column)])
-    order = np.argsort(cand, kind="stable")
-    return cand[order], scores[order]
-
-
-def _rescore(matrix: sp.csr_matrix, column: sp.csr_matrix, rows: np.ndarray,
-             partial: np.ndarray, other_bound: float, tail: np.ndarray,
-             tail_scores: np.ndarray, k: int
-             ) -> tuple[bool, tuple[np.ndarray, np.ndarray], float]:
-    """Re-score the best partial rows, then every row the bound cannot rule out; when those
-    are too many while some terms are left out, say so (more terms are cheaper)."""
-    size = min(len(rows), RESCORE_FACTOR * k)
-    first = np.argpartition(-partial, size - 1)[:size] if size < len(rows) else np.arange(size)
-    cand, scores = _scored(matrix, column, rows[first], (tail, tail_scores))
-    theta = _kth(scores, k)
-    rest = np.ones(len(rows), dtype=bool)
-    rest[first] = False
-    # theta only rises as rows are added, so a row ruled out now stays out.
-    open_rows = rest & (partial + other_bound + SLACK >= theta)
-    count = int(np.count_nonzero(open_rows))
-    # Rows no essential term touched may still reach other_bound.
-    untouched_open = other_bound > 0.0 and other_bound + SLACK >= theta
-    if other_bound > 0.0 and (untouched_open or count > RESCORE_CAP * k):
-        return False, (cand, scores), theta
-    if count:
-        cand, scores = _scored(matrix, column, rows[open_rows], (cand, scores))
-    return True, _top(cand, scores, k), theta
+def _finish(matrix: sp.csr_matrix, q: _Query, rows: np.ndarray, tail: np.ndarray,
+            tail_scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The top-k of ``rows`` (ascending; every row that can make the list) and the tail,
+    scored exactly; ties break on the lower row, as in the full product."""
+    cand = np.concatenate([rows, tail])
+    return _top(cand, np.concatenate([_exact(matrix, rows, q), tail_scores]), k)
 
 
 def _top(rows: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -3,7 +3,7 @@ the queries' terms: the fold-in's search (fresh/fold.py), which must not pay a p
 the whole matrix for one new article.
 
 A product ``matrix @ query.T`` reads every stored weight; the postings (the matrix by term,
-``inverted.TermIndex.postings``) read only the rows sharing a term with the query. Each
+``inverted.TermIndex``) read only the rows sharing a term with the query. Each
 score adds the shared terms' products in the query row's storage order, as the row-major
 product ``query @ matrix.T`` (training's, for the query's own list)
 does, into a float32 accumulator that starts at zero, so a query's scores are the same
@@ -28,9 +28,8 @@ def _query_arrays(queries: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.nd
 
 
 def _postings_arrays(index: TermIndex) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    p = index.postings
-    return (np.asarray(p.indptr, dtype=np.int64), np.asarray(p.indices, dtype=np.int32),
-            np.asarray(p.data, dtype=np.float32))
+    return (np.asarray(index.indptr, dtype=np.int64), np.asarray(index.row_ids, dtype=np.int32),
+            np.asarray(index.values, dtype=np.float32))
 
 
 def dense_scores(index: TermIndex, queries: sp.csr_matrix) -> np.ndarray:

@@ -11,8 +11,9 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sklearn.feature_extraction.text import TfidfVectorizer, strip_accents_unicode
+from sklearn.feature_extraction.text import strip_accents_unicode
 
+from recommender.vectorize.analysis import word_analyzer
 from recommender.vectorize.languages import (
     CHAR_LANGUAGES,
     DEFAULT_LANGUAGE,
@@ -54,9 +55,8 @@ def readable_term(term: str) -> str:
 def build_text_analyzer(
     *, stop_words: str | list[str] | None, ngram_range: tuple[int, int], strip_accents: str | None
 ) -> Callable[[str], list[str]]:
-    return TfidfVectorizer(
-        stop_words=stop_words, ngram_range=ngram_range, strip_accents=strip_accents, lowercase=True
-    ).build_analyzer()
+    return word_analyzer(stop_words=stop_words, ngram_range=ngram_range,
+                         strip_accents=strip_accents)
 
 
 def build_document_analyzer(

@@ -14,7 +14,9 @@ from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
-from sklearn.feature_extraction.text import TfidfVectorizer, strip_accents_unicode
+from sklearn.feature_extraction.text import strip_accents_unicode
+
+from recommender.vectorize.analysis import word_analyzer
 
 DEFAULT_LANGUAGE = "en"
 CHAR_LANGUAGES = ("zh", "ja", "th")
@@ -125,10 +127,8 @@ def build_language_analyzer(language: str, profile: Mapping[str, Any],
     else:
         stop_value = profile.get("stop_words",
                                  defaults["stop_words"] if is_default else "builtin")
-        inner = TfidfVectorizer(
-            stop_words=_stop_words(language, stop_value, fold),
-            ngram_range=(int(ngram[0]), int(ngram[1])), strip_accents=strip, lowercase=True,
-        ).build_analyzer()
+        inner = word_analyzer(stop_words=_stop_words(language, stop_value, fold),
+                              ngram_range=(int(ngram[0]), int(ngram[1])), strip_accents=strip)
     if not prefix:
         return inner
     return lambda text: [prefix + t for t in inner(text)]

@@ -10,6 +10,7 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from recommender.corpus.language import detect_language, normalise_language
+from recommender.vectorize.analysis import FastTfidf, tfidf_rows
 from recommender.vectorize.document import (
     TEXT_FIELDS,
     build_document_analyzer,
@@ -20,6 +21,7 @@ from recommender.vectorize.languages import (
     build_language_analyzer,
     validate_profile,
 )
+from recommender.vectorize.vocabulary import Vocabulary
 
 # Tuned on two real news corpora (benchmarks/quality.py, README "Evaluation and retraining"):
 # a headline's words come back in the first paragraph, so extra title weight over-counts a
@@ -161,8 +163,16 @@ class ArticleVectorizer:
                 return found[0]
         return DEFAULT_LANGUAGE
 
-    def _tfidf(self, min_df: Any, max_df: Any, vocabulary: Mapping[str, int] | None = None):
-        return TfidfVectorizer(
+    def analyze(self, doc: Mapping[str, Any]) -> list[str]:
+        """A document's terms as the model counts them (a field's repeated by its weight),
+        including terms the vocabulary does not hold."""
+        if getattr(self, "_analyze_", None) is None:
+            self._analyze_ = self._analyzer()
+        return self._analyze_(doc)
+
+    def _tfidf(self, min_df: Any, max_df: Any,
+               vocabulary: Sequence[str] | None = None) -> TfidfVectorizer:
+        return FastTfidf(
             analyzer=self._analyzer(),
             sublinear_tf=self.sublinear_tf,
             min_df=min_df,
@@ -192,7 +202,8 @@ class ArticleVectorizer:
                 f"the corpus yields no usable vocabulary ({exc}); "
                 "articles may hold only stop words, or min_df/max_df are too strict"
             ) from None
-        self.vocabulary_: list[str] = tfidf.get_feature_names_out().tolist()
+        self.vocabulary_: Vocabulary = Vocabulary.from_terms(
+            tfidf.get_feature_names_out().tolist())
         self.idf_: np.ndarray = tfidf.idf_.astype(np.float32)
         self.resolved_df_: dict[str, Any] | None = {"min_df": min_df, "max_df": max_df}
         self.languages_ = sorted({self._language_of(d) for d in docs})
@@ -204,28 +215,34 @@ class ArticleVectorizer:
         return self
 
     def transform(self, docs: Iterable[Mapping[str, Any]]) -> sp.csr_matrix:
-        if not hasattr(self, "_tfidf_"):
+        """TF-IDF rows, bit for bit scikit-learn's ``transform`` (``analysis.tfidf_rows``)."""
+        if not hasattr(self, "vocabulary_"):
             raise NotFittedError("ArticleVectorizer is not fitted")
-        return sp.csr_matrix(self._tfidf_.transform(list(docs)), dtype=np.float32)
+        return tfidf_rows((self.analyze(d) for d in docs), self.vocabulary_, self.idf_,
+                          sublinear_tf=self.sublinear_tf)
 
     # -- persistence (no pickle) ----------------------------------------------------------
     @classmethod
     def from_state(
-        cls, params: Mapping[str, Any], vocabulary: list[str], idf: np.ndarray
+        cls, params: Mapping[str, Any], vocabulary: Sequence[str] | Vocabulary,
+        idf: np.ndarray
     ) -> ArticleVectorizer:
-        """Rebuild a fitted vectorizer from its parameters, vocabulary and idf."""
+        """Rebuild a fitted vectorizer from its parameters, vocabulary (a model's mapped
+        ``Vocabulary``, or the term list of one written before it) and idf."""
         vec = cls(**{k: v for k, v in params.items()
                      if k not in ("resolved_df", "fitted_languages")})
         vec._validate()
         if len(vocabulary) != len(idf):
             raise VectorizerError("vocabulary and idf lengths differ")
-        tfidf = vec._tfidf(1, 1.0, vocabulary={term: i for i, term in enumerate(vocabulary)})
-        tfidf.idf_ = np.asarray(idf, dtype=np.float64)
-        vec.vocabulary_ = list(vocabulary)
+        vec.vocabulary_ = (vocabulary if isinstance(vocabulary, Vocabulary)
+                           else Vocabulary.from_terms(vocabulary))
         vec.idf_ = np.asarray(idf, dtype=np.float32)
         vec.resolved_df_ = params.get("resolved_df")
         vec.languages_ = params.get("fitted_languages")
-        vec._tfidf_ = tfidf
+        # The scikit-learn object of the parameters, for callers that analyse with it
+        # (``build_analyzer``) and test terms against its ``vocabulary``; never fitted here,
+        # so nothing builds a dict of every term.
+        vec._tfidf_ = vec._tfidf(1, 1.0, vocabulary=vec.vocabulary_)
         return vec
 
     def state_params(self) -> dict[str, Any]:

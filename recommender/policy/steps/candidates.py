@@ -58,8 +58,12 @@ def _unseen_base(model: Any, cat: Catalog, cfg: PolicyConfig, rows: np.ndarray,
     if not (cfg.neighbourhood and cat.affinity is not None and size):
         return scores
     assert cat.neighbors is not None and cat.scores is not None  # set by catalog()
+    # A delta version's rows are its base's and the appended ones (artefact/overlay.py);
+    # its ``matrix`` would compose a copy of every row.
+    vectors = getattr(model, "vectors", None)
+    base, tail = (vectors.base, vectors.extra) if vectors is not None else (model.matrix, None)
     got = affinity_for_query(
-        model.matrix, rows, scores, cat.neighbors, cat.scores, size=size,
+        base, rows, scores, cat.neighbors, cat.scores, size=size,
         weight=float(params.get("neighbourhood_weight", 1.0)),
-        hub_penalty=float(params.get("hub_penalty", 0.5)))
+        hub_penalty=float(params.get("hub_penalty", 0.5)), tail=tail)
     return got.astype(np.float64)

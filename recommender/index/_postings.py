@@ -1,0 +1,94 @@
+"""Compiled (numba) loops of the postings search for unseen text (``inverted.py``).
+
+Through scipy, each step of a query (a sparse product over the postings, a fancy-indexed
+row slice, a product with the query column) paid a fixed cost of a few hundred microseconds
+and built matrices it dropped at once; these loops work on the arrays directly.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numba as nb
+import numpy as np
+
+
+def _compiled(fn: Any) -> Any:
+    """``njit``, cached on disk where numba can write its cache (else compiled once per
+    process, as ``_kernels._parallel`` explains)."""
+    try:
+        return nb.njit(cache=True, nogil=True)(fn)
+    except RuntimeError:
+        return nb.njit(nogil=True)(fn)
+
+
+def _accumulate(indptr: np.ndarray, rows: np.ndarray, values: np.ndarray,
+                terms: np.ndarray, weights: np.ndarray, acc: np.ndarray) -> None:
+    """Add ``weights[t] x`` term ``terms[t]``'s postings into ``acc`` (float64, per row)."""
+    for t in range(len(terms)):
+        j = terms[t]
+        w = weights[t]
+        for p in range(indptr[j], indptr[j + 1]):
+            acc[rows[p]] += w * values[p]
+
+
+def _sift_down(heap: np.ndarray, k: int, v: float) -> None:
+    """Replace the root of the min-heap ``heap[:k]`` by ``v`` and restore the order."""
+    i = 0
+    while True:
+        c = 2 * i + 1
+        if c >= k:
+            break
+        if c + 1 < k and heap[c + 1] < heap[c]:
+            c += 1
+        if heap[c] >= v:
+            break
+        heap[i] = heap[c]
+        i = c
+    heap[i] = v
+
+
+def _kth_partial(acc: np.ndarray, allowed: np.ndarray, k: int, heap: np.ndarray) -> float:
+    """The k-th largest positive ``acc`` of an allowed row (0 when fewer than k), through a
+    min-heap of the k largest seen (``heap``: k floats of scratch). Once the heap is full
+    the loop's one test, ``v > heap[0]``, is almost always false: cheap to predict."""
+    size, r, n = 0, 0, len(acc)
+    while r < n and size < k:
+        v = acc[r]
+        if v > 0.0 and allowed[r]:
+            heap[size] = v
+            size += 1
+        r += 1
+    if size < k:
+        return 0.0
+    heap[:k].sort()  # a sorted array is a min-heap
+    while r < n:
+        v = acc[r]
+        if v > heap[0] and allowed[r]:
+            _sift_down(heap, k, v)
+        r += 1
+    return heap[0]
+
+
+def _exact_scores(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,
+                  rows: np.ndarray, query: np.ndarray, bits: np.ndarray,
+                  out: np.ndarray) -> None:
+    """``out[i]`` = row ``rows[i]`` . the dense float32 ``query``, summed in float32 over the
+    row's stored order: the arithmetic of scipy's CSR product ``matrix @ column`` (which
+    adds ``value x weight`` for each of the row's terms the column holds, in that order),
+    so scores are bit for bit the full product's. ``bits`` marks the query's terms (one bit
+    per term: small enough to stay in cache, unlike ``query``)."""
+    for i in range(len(rows)):
+        r = rows[i]
+        s = np.float32(0.0)
+        for p in range(indptr[r], indptr[r + 1]):
+            j = indices[p]
+            if (bits[j >> 3] >> (j & 7)) & 1:
+                s += data[p] * query[j]
+        out[i] = s
+
+
+_sift_down = _compiled(_sift_down)
+accumulate = _compiled(_accumulate)
+kth_partial = _compiled(_kth_partial)
+exact_scores = _compiled(_exact_scores)
