@@ -1,7 +1,7 @@
 """A real gunicorn with 2 workers under steady loopback load while an upsert or a removal
 is published every second: zero failed requests, and every worker serves each change
-within RELOAD_INTERVAL (plus the time to load it). 20 s here; the full minute with
-RECOMMENDER_FRESH_SOAK_SECONDS=60 (benchmarks/bench_fresh.py --soak runs it)."""
+within RELOAD_INTERVAL (plus the time to load it), for the full minute the issue asks
+(shorter with RECOMMENDER_FRESH_SOAK_SECONDS, e.g. 20 while iterating)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ LOAD_ALLOWANCE = 1.0  # reading and warming the delta after the pointer check
 
 def test_two_workers_converge_on_every_change_under_load(tmp_path: Path) -> None:
     require(shutil.which("gunicorn", path=str(BIN)) is not None, "gunicorn not installed")
-    seconds = float(os.environ.get("RECOMMENDER_FRESH_SOAK_SECONDS", "20"))
+    seconds = float(os.environ.get("RECOMMENDER_FRESH_SOAK_SECONDS", "60"))
     corpus = write_jsonl(tmp_path / "a.jsonl", make_articles(400, seed=5))
     models = tmp_path / "models"
     train(corpus, models, {"index": {"top_k": 20}})
