@@ -149,3 +149,21 @@ def test_an_article_without_a_language_gets_one_as_a_corpus_would(admin, models_
     bad = admin.put("/v1/articles/x-2", json={**body, "language": "not a language"},
                     headers=AUTH)
     assert bad.status_code == 400 and bad.get_json()["error"]["field"] == "language"
+
+
+def test_with_admin_endpoints_a_loading_worker_opens_what_folding_in_needs(
+        models_dir: Path, monkeypatch) -> None:
+    from recommender.fresh import warm
+
+    seen: list[str] = []
+    monkeypatch.setattr(warm, "_process_ready", [False])
+    monkeypatch.setattr(warm, "detect_language", lambda text: seen.append(text))
+    plain = create_app({"MODELS_DIR": str(models_dir), "TESTING": True, "RELOAD_INTERVAL": 0})
+    assert plain.test_client().get("/v1/articles/a1/related").status_code in (200, 404)
+    assert not seen and not warm._process_ready[0]  # no admin token: nothing to prepare
+    app = create_app({"MODELS_DIR": str(models_dir), "TESTING": True, "RELOAD_INTERVAL": 0,
+                      "ADMIN_TOKEN": TOKEN})
+    app.test_client().get("/v1/articles/a1/related")
+    model = app.extensions["recommender.models"].get()
+    assert seen and warm._process_ready[0]
+    assert not callable(model._vectorizer)  # the vocabulary was opened while loading

@@ -23,6 +23,7 @@ from recommender.events import (
     load_or_create_secret,
 )
 from recommender.experiments import ExperimentsHolder, SaltRegistry
+from recommender.fresh.warm import prepare as prepare_fold
 from recommender.policy.catalog import catalog
 from recommender.serving import ModelHolder, PolicyRegistry, Services
 from recommender.serving.cache import ResultCache
@@ -97,6 +98,8 @@ def install(app: Flask) -> Services:
                              interval=cfg["RELOAD_INTERVAL"], where=cfg.get("CONFIG") or "config")
     # Build the policy's per-model arrays when a model loads, not on its first request.
     models.warmers.append(catalog)
+    if cfg.get("ADMIN_TOKEN"):  # changes may come: open what folding in needs now
+        models.warmers.append(prepare_fold)
     ab = _ab(dict(cfg), models_dir)
     experiments = _experiments(dict(cfg), models_dir, policies)
     built = Services(models=models, policies=policies, experiments=experiments,
