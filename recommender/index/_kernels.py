@@ -106,6 +106,19 @@ def _sort_best_first(keys: np.ndarray, ids: np.ndarray, m: int) -> None:
 
 
 @nb.njit(inline="always")
+def best_of(keys: np.ndarray, ids: np.ndarray, m: int, k: int, work: np.ndarray,
+            pos: np.ndarray, best: np.ndarray, best_sc: np.ndarray) -> int:
+    """The best ``k`` of ``keys[:m]`` into ``best``/``best_sc``, best first (ties: the lower
+    id); returns how many."""
+    top = _select(keys, ids, m, k, work, pos)
+    for c in range(top):
+        best_sc[c] = keys[pos[c]]
+        best[c] = ids[pos[c]]
+    _sort_best_first(best_sc, best, top)
+    return top
+
+
+@nb.njit(inline="always")
 def _accumulate(i: int, r_ptr: np.ndarray, r_ind: np.ndarray, r_dat: np.ndarray,
                 p_ptr: np.ndarray, p_ind: np.ndarray, p_dat: np.ndarray,
                 acc: np.ndarray, touched: np.ndarray) -> int:
@@ -200,11 +213,7 @@ def search_rows(rows: np.ndarray, r_ptr: np.ndarray, r_ind: np.ndarray, r_dat: n
                 for b in range(f_ptr[y], f_ptr[y + 1]):
                     s += dense_f[f_ind[b]] * f_dat[b]
                 exact[c] = s
-            top = _select(exact, cand, size, k, work, pos)
-            for c in range(top):
-                best_sc[c] = exact[pos[c]]
-                best[c] = cand[pos[c]]
-            _sort_best_first(best_sc, best, top)
+            top = best_of(exact, cand, size, k, work, pos, best, best_sc)
             for c in range(top):
                 out_idx[j, c] = best[c]
                 out_sc[j, c] = best_sc[c]

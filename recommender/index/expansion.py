@@ -49,10 +49,14 @@ def pair_expansion(base: sp.csr_matrix, tail: sp.csr_matrix, tops: np.ndarray,
 
 
 @nb.njit(inline="always")
-def _span(r: int, n_base: int, b_ptr: np.ndarray, t_ptr: np.ndarray) -> tuple[int, int, bool]:
+def _row(r: int, n_base: int, b_ptr: np.ndarray, b_ind: np.ndarray, b_dat: np.ndarray,
+         t_ptr: np.ndarray, t_ind: np.ndarray, t_dat: np.ndarray
+         ) -> tuple[np.ndarray, np.ndarray]:
+    """Row ``r``'s term indices and weights (views): the base's, or the tail's past it."""
     if r < n_base:
-        return b_ptr[r], b_ptr[r + 1], True
-    return t_ptr[r - n_base], t_ptr[r - n_base + 1], False
+        return b_ind[b_ptr[r]:b_ptr[r + 1]], b_dat[b_ptr[r]:b_ptr[r + 1]]
+    r -= n_base
+    return t_ind[t_ptr[r]:t_ptr[r + 1]], t_dat[t_ptr[r]:t_ptr[r + 1]]
 
 
 @_parallel
@@ -77,34 +81,22 @@ def _pairs(b_ptr: np.ndarray, b_ind: np.ndarray, b_dat: np.ndarray, t_ptr: np.nd
                 continue
             w = np.float32(1.0) / np.float32(count)
             for s in range(size):
-                y = tops[lst, s]
-                if y < 0:
-                    continue
-                start, stop, in_base = _span(y, n_base, b_ptr, t_ptr)
-                for a in range(start, stop):
-                    if in_base:
-                        dense[b_ind[a]] += w * b_dat[a]
-                    else:
-                        dense[t_ind[a]] += w * t_dat[a]
+                if tops[lst, s] >= 0:
+                    ind, dat = _row(tops[lst, s], n_base, b_ptr, b_ind, b_dat, t_ptr, t_ind,
+                                    t_dat)
+                    for a in range(len(ind)):
+                        dense[ind[a]] += w * dat[a]
             for j in range(width):
-                c = pairs[lst, j]
-                if c < 0:
-                    continue
-                start, stop, in_base = _span(c, n_base, b_ptr, t_ptr)
-                acc = np.float32(0.0)
-                for a in range(start, stop):
-                    if in_base:
-                        acc += dense[b_ind[a]] * b_dat[a]
-                    else:
-                        acc += dense[t_ind[a]] * t_dat[a]
-                out[lst, j] = acc
+                if pairs[lst, j] >= 0:
+                    ind, dat = _row(pairs[lst, j], n_base, b_ptr, b_ind, b_dat, t_ptr, t_ind,
+                                    t_dat)
+                    acc = np.float32(0.0)
+                    for a in range(len(ind)):
+                        acc += dense[ind[a]] * dat[a]
+                    out[lst, j] = acc
             for s in range(size):  # reset only the terms this list touched
-                y = tops[lst, s]
-                if y < 0:
-                    continue
-                start, stop, in_base = _span(y, n_base, b_ptr, t_ptr)
-                for a in range(start, stop):
-                    if in_base:
-                        dense[b_ind[a]] = 0.0
-                    else:
-                        dense[t_ind[a]] = 0.0
+                if tops[lst, s] >= 0:
+                    ind, _ = _row(tops[lst, s], n_base, b_ptr, b_ind, b_dat, t_ptr, t_ind,
+                                  t_dat)
+                    for a in range(len(ind)):
+                        dense[ind[a]] = 0.0

@@ -17,7 +17,7 @@ import numba as nb
 import numpy as np
 import scipy.sparse as sp
 
-from recommender.index._kernels import _parallel, _select, _sort_best_first
+from recommender.index._kernels import _parallel, best_of
 from recommender.index.inverted import TermIndex
 
 
@@ -113,11 +113,7 @@ def _top_k(q_ptr: np.ndarray, q_ind: np.ndarray, q_dat: np.ndarray, p_ptr: np.nd
                     kept += 1
                 acc[y] = 0.0
                 seen[y] = False
-            size = _select(keys, ids, kept, k, work, pos)
-            for c in range(size):
-                best[c] = ids[pos[c]]
-                best_sc[c] = keys[pos[c]]
-            _sort_best_first(best_sc, best, size)
+            size = best_of(keys, ids, kept, k, work, pos, best, best_sc)
             for c in range(size):
                 out_idx[j, c] = best[c]
                 out_sc[j, c] = min(best_sc[c], np.float32(1.0))
