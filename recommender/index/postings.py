@@ -98,14 +98,15 @@ def _top_k(q_ptr: np.ndarray, q_ind: np.ndarray, q_dat: np.ndarray, p_ptr: np.nd
                 length += p_ptr[q_ind[a] + 1] - p_ptr[q_ind[a]]
             # A query whose common terms reach most rows: scan every row, cheaper than
             # tracking which ones it touched; a rarer one: only the rows it touched.
+            scan_all = 2 * length >= n
             m = _accumulate_all(j, q_ptr, q_ind, q_dat, p_ptr, p_ind, p_dat, acc, n) \
-                if 2 * length >= n else \
+                if scan_all else \
                 _accumulate_touched(j, q_ptr, q_ind, q_dat, p_ptr, p_ind, p_dat, acc, seen,
                                     touched)
             kept = 0
             own = self_rows[j]
             for t in range(m):
-                y = touched[t] if 2 * length < n else t
+                y = t if scan_all else touched[t]
                 s = acc[y]
                 if s > 0.0 and not blocked[y] and y != own:
                     keys[kept] = s
