@@ -117,3 +117,47 @@ def test_an_unreadable_pointer_and_nothing_to_fall_back_on_is_a_503(tmp_path: Pa
         resp = client.get(url)
         assert resp.status_code == 503
         assert "cannot be read" in resp.get_json()["error"]["message"]
+
+
+def test_a_transient_load_failure_is_retried_without_a_new_publish(
+        models_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import recommender.serving.holder as holder_module
+
+    first = ModelStore(models_dir).published()
+    holder = ModelHolder(ModelStore(models_dir), reload_interval=0.05)
+    assert holder.get().version == first
+    time.sleep(0.01)
+    newer = train(TINY, models_dir, {"index": {"top_k": 8}}).version
+    real, calls = holder_module.load_model, []
+
+    def flaky(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args[1])
+        if len(calls) == 1:
+            raise OSError(24, "Too many open files")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(holder_module, "load_model", flaky)
+    time.sleep(0.06)
+    assert holder.get().version == first  # the failed attempt keeps the old model serving
+    assert "trying again" in (holder.status()[1] or "")
+    deadline = time.monotonic() + 5
+    while holder.get().version != newer and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert holder.get().version == newer and calls == [newer, newer]
+    assert holder.status()[1] is None
+
+
+def test_a_damaged_published_version_is_not_read_again_and_again(
+        models_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import recommender.serving.holder as holder_module
+
+    older, damaged, _ = _versions(models_dir)
+    real, calls = holder_module.load_model, []
+    monkeypatch.setattr(holder_module, "load_model",
+                        lambda *a, **k: calls.append(a[1]) or real(*a, **k))
+    holder = ModelHolder(ModelStore(models_dir), reload_interval=0.01)
+    assert holder.get().version == older
+    for _ in range(20):
+        time.sleep(0.01)
+        holder.get()
+    assert calls.count(damaged) == 1

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 import threading
 import time
@@ -24,6 +25,19 @@ BIN = Path(sys.executable).parent
 TOKEN = "soak-test-admin-token"
 INTERVAL = 0.5
 LOAD_ALLOWANCE = 1.0  # reading and warming the delta after the pointer check
+# Each load thread pauses between requests: about 250 connections a second in all, so a
+# minute stays well inside the ephemeral port range and no connect waits out a reused
+# port's TIME_WAIT (a 1 s SYN retry, seen once in CI as a 1.9 s "convergence"), while
+# each worker still answers every few milliseconds.
+PAUSE = 0.012
+
+
+def _problems(proc: subprocess.Popen) -> list[str]:
+    """What the server logged about loading or failing, to explain a slow convergence."""
+    log: Path = proc.log  # type: ignore[attr-defined]  # set by tests.test_serving_e2e.start
+    words = ("error", "warning", "cannot", "traceback", "timeout")
+    return [line[:300] for line in log.read_text(errors="replace").splitlines()
+            if any(w in line.lower() for w in words)][-10:]
 
 
 def test_two_workers_converge_on_every_change_under_load(tmp_path: Path) -> None:
@@ -57,6 +71,7 @@ def test_two_workers_converge_on_every_change_under_load(tmp_path: Path) -> None
                 continue
             seen.setdefault(r.headers["X-Worker-Pid"], []).append(
                 (time.monotonic(), r.json()["model_version"]))
+            stop_flag.wait(PAUSE)
 
     try:
         wait_ready(base, proc)
@@ -88,12 +103,16 @@ def test_two_workers_converge_on_every_change_under_load(tmp_path: Path) -> None
         stop(proc)
     assert not failures, failures[:3]
     assert len(seen) == 2, f"answers came from {len(seen)} worker(s)"
-    worst = 0.0
+    lags: list[tuple[float, str, str]] = []  # (seconds, version, worker pid)
     for at, version in published:
         for pid, answers in seen.items():
             first = next((t for t, v in answers if v >= version), None)
             assert first is not None, f"worker {pid} never served {version}"
-            worst = max(worst, first - at)
-    assert worst <= INTERVAL + LOAD_ALLOWANCE, f"slowest worker took {worst:.2f} s"
+            lags.append((first - at, version, pid))
+    worst = max(lags)[0]
+    slow = [f"{v} on worker {pid}: {lag:.2f} s" for lag, v, pid in lags
+            if lag > INTERVAL + LOAD_ALLOWANCE]
+    assert not slow, f"{len(slow)} of {len(lags)} slower than {INTERVAL + LOAD_ALLOWANCE} s: " \
+        f"{slow[:5]}; server log: {_problems(proc)}"
     print(f"{len(published)} changes, {sum(map(len, seen.values()))} requests, "
           f"slowest convergence {worst:.2f} s")

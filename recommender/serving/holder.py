@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 
 # What a damaged or half-readable version can raise while it is read and checked.
 LOAD_ERRORS = (ModelStoreError, OSError, ValueError)
+RETRY_MAX = 60.0
 
 
 class ModelHolder:
@@ -42,6 +44,12 @@ class ModelHolder:
         self._lock = threading.Lock()  # held while following the pointer (and loading)
         self._cache_lock = threading.Lock()
         self._error: str | None = None
+        # A published version that failed to load with an OS error (EMFILE, EIO, a slow
+        # network volume) is tried again after this backoff, doubling to RETRY_MAX, so a
+        # transient failure does not leave a worker on the old version until the next
+        # publish. A bad checksum or a malformed file is permanent: versions are immutable.
+        self._retry_in = 0.0
+        self._retry_at = float("inf")
         self._pinned: OrderedDict[str, Model] = OrderedDict()
         # Run on every newly loaded model before it serves (e.g. the policy's lookup
         # tables), so the first request after a swap does not pay for building them.
@@ -89,7 +97,10 @@ class ModelHolder:
             if not self._watcher.due():
                 return None
             changed, _ = self._watcher.poll()
-            if changed or not self._attempted or self._current is None:
+            retry = time.monotonic() >= self._retry_at
+            if changed:
+                self._retry_in, self._retry_at = 0.0, float("inf")
+            if changed or retry or not self._attempted or self._current is None:
                 self._attempted = True
                 self._follow_pointer()
         finally:
@@ -118,12 +129,17 @@ class ModelHolder:
             model = self.load(version, pin=False)
         except LOAD_ERRORS as exc:
             self._error = f"published model {version} cannot be loaded: {exc}"
+            if isinstance(exc, OSError):
+                self._retry_in = min(RETRY_MAX, max(self._retry_in * 2, self.reload_interval))
+                self._retry_at = time.monotonic() + self._retry_in
+                self._error += f" (trying again in {self._retry_in:g} s)"
             log.error("%s", self._error)
             self._tell("failed", version)
             if self._current is None:
                 self._fall_back(version)
             return
         old, self._current, self._error = self._current, model, None
+        self._retry_in, self._retry_at = 0.0, float("inf")
         del old  # the previous version's private arrays: freed here, then given back
         memory.trim()
         log.info("serving model %s (%d articles)", version, len(model))
