@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+import recommender.serving.holder as holder_module
 from recommender.api import create_app
 from recommender.artefact.store import POINTER, ModelStore
 from recommender.build.train import train
@@ -121,8 +122,6 @@ def test_an_unreadable_pointer_and_nothing_to_fall_back_on_is_a_503(tmp_path: Pa
 
 def test_a_transient_load_failure_is_retried_without_a_new_publish(
         models_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import recommender.serving.holder as holder_module
-
     first = ModelStore(models_dir).published()
     holder = ModelHolder(ModelStore(models_dir), reload_interval=0.05)
     assert holder.get().version == first
@@ -149,8 +148,6 @@ def test_a_transient_load_failure_is_retried_without_a_new_publish(
 
 def test_a_damaged_published_version_is_not_read_again_and_again(
         models_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import recommender.serving.holder as holder_module
-
     older, damaged, _ = _versions(models_dir)
     real, calls = holder_module.load_model, []
     monkeypatch.setattr(holder_module, "load_model",

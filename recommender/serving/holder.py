@@ -48,8 +48,7 @@ class ModelHolder:
         # network volume) is tried again after this backoff, doubling to RETRY_MAX, so a
         # transient failure does not leave a worker on the old version until the next
         # publish. A bad checksum or a malformed file is permanent: versions are immutable.
-        self._retry_in = 0.0
-        self._retry_at = float("inf")
+        self._clear_retry()
         self._pinned: OrderedDict[str, Model] = OrderedDict()
         # Run on every newly loaded model before it serves (e.g. the policy's lookup
         # tables), so the first request after a swap does not pay for building them.
@@ -64,6 +63,9 @@ class ModelHolder:
                 listener(what, version)
             except Exception:  # observability must never break serving
                 log.exception("model listener failed")
+
+    def _clear_retry(self) -> None:
+        self._retry_in, self._retry_at = 0.0, float("inf")
 
     @property
     def reload_interval(self) -> float:
@@ -99,7 +101,7 @@ class ModelHolder:
             changed, _ = self._watcher.poll()
             retry = time.monotonic() >= self._retry_at
             if changed:
-                self._retry_in, self._retry_at = 0.0, float("inf")
+                self._clear_retry()
             if changed or retry or not self._attempted or self._current is None:
                 self._attempted = True
                 self._follow_pointer()
@@ -139,7 +141,7 @@ class ModelHolder:
                 self._fall_back(version)
             return
         old, self._current, self._error = self._current, model, None
-        self._retry_in, self._retry_at = 0.0, float("inf")
+        self._clear_retry()
         del old  # the previous version's private arrays: freed here, then given back
         memory.trim()
         log.info("serving model %s (%d articles)", version, len(model))
