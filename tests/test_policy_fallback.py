@@ -7,7 +7,13 @@ import numpy as np
 import pytest
 
 from recommender.policy import Policy, parse_policy
-from recommender.policy.steps.fallback import nearest_first, newest_first
+from recommender.policy.steps.fallback import (
+    MAX_SCAN,
+    ChunkSize,
+    nearest_first,
+    newest_first,
+    not_future,
+)
 from tests.support.policy_models import NOW, art, ids, make_model
 
 # Only the fallback acts: every candidate fails min_score, recency and diversity are off.
@@ -102,3 +108,50 @@ def test_nearest_first_ties_go_newer_first_then_catalog_order() -> None:
     order = np.array([0, 1, 4, 2, 3, 5])  # dates descending, ties in row order
     got = [int(r) for c in nearest_first(order, ts, 4.0, 64) for r in c]
     assert got == [4, 0, 1, 2, 3, 5]
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_nearest_first_is_the_same_sort_while_its_blocks_grow(seed: int) -> None:
+    # The filler doubles the block after one the gate admitted nothing of.
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 300))
+    ts = rng.uniform(0, 1000, n)
+    ts[rng.random(n) < 0.1] = np.nan
+    order = np.argsort(np.where(np.isnan(ts), np.inf, -ts), kind="stable")
+    t0 = float(rng.uniform(-100, 1100))
+    walks = ((lambda s: nearest_first(order, ts, t0, s), _brute(order, ts, t0)),
+             (lambda s: newest_first(order, s), order.tolist()))
+    for walk, want in walks:
+        size, got = ChunkSize(1), []
+        for chunk in walk(size):
+            got.extend(int(r) for r in chunk)
+            if rng.random() < 0.7:
+                size.grow()
+        assert got == want
+    assert ChunkSize(MAX_SCAN).value == MAX_SCAN
+
+
+def test_not_future_drops_exactly_the_rows_dated_after_now() -> None:
+    rng = np.random.default_rng(7)
+    ts = rng.uniform(0, 100, 500)
+    ts[rng.random(500) < 0.1] = np.nan
+    order = np.argsort(np.where(np.isnan(ts), np.inf, -ts), kind="stable")
+    kept = not_future(order, ts, 40.0)
+    assert kept.tolist() == [int(r) for r in order if not ts[r] > 40.0]
+
+
+def test_a_long_run_of_scheduled_and_filtered_articles_is_skipped_not_lost() -> None:
+    # The newest 400 are scheduled (dated after now), most of the rest are in another
+    # language: the fallback still finds the few that may be shown, in date order.
+    records = [art(f"sched-{i}", f"plan{i} item{i}", section="world",
+                   date=f"2026-{7 + i % 5:02d}-{1 + i % 28:02d}") for i in range(400)]
+    records += [dict(art(f"es-{i}", f"nota{i} cosa{i}", section="world",
+                         date=f"2026-04-{1 + i % 28:02d}"), language="es") for i in range(300)]
+    records += [art("en-old", "ferry storm", section="world", date="2026-02-01"),
+                art("en-new", "summit treaty", section="world", date="2026-03-01"),
+                art("src", "quake rubble", section="world", date="2026-05-31")]
+    model = make_model(records)
+    src = len(records) - 1
+    got = policy().rank(model, 3, source_row=src, now=NOW)
+    assert ids(model, got) == ["en-new", "en-old"]
+    assert {i.source for i in got.items} == {"section"}

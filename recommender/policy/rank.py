@@ -96,7 +96,7 @@ class Policy:
 
         # 7. Fallback: the section's articles around the source's date, then the site's.
         used_fallback = cfg.fallback and len(out) < limit and fallback(
-            cat, cfg, gate, src, source_dups, out, limit)
+            cat, cfg, gate, src, source_dups, out, limit, now_ts)
         if explain:
             assert cat.csr is not None  # set by catalog()
             trace.annotate(out, src.terms, cat.csr, model.vectorizer.vocabulary_)

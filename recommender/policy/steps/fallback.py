@@ -14,6 +14,7 @@ never near-copies of the source or of anything already in the list.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Iterator
 
 import numpy as np
@@ -27,12 +28,32 @@ from recommender.policy.steps.source import Source
 from recommender.policy.vectors import pool_sims, stored_sims
 
 FALLBACK_CHUNK = 64
+MAX_SCAN = 8192  # the largest block the gate scans at once (a few numpy calls over it)
 
 
-def newest_first(order: np.ndarray, size: int) -> Iterator[np.ndarray]:
+class ChunkSize:
+    """The scan's block size, read by the generators at every block: small while blocks
+    fill the list, doubled (up to MAX_SCAN) after a block the gate admits nothing of, so a
+    filter or a run of scheduled articles that excludes most of the site costs a few large
+    numpy calls rather than thousands of small ones. The order of the rows is the same."""
+
+    def __init__(self, size: int):
+        self.value = size
+
+    def __index__(self) -> int:
+        return self.value
+
+    def grow(self) -> None:
+        self.value = min(MAX_SCAN, 2 * self.value)
+
+
+def newest_first(order: np.ndarray, size: int | ChunkSize) -> Iterator[np.ndarray]:
     """``order`` (newest first, as the catalog keeps it) in chunks of ``size``."""
-    for start in range(0, len(order), size):
-        yield order[start:start + size]
+    start = 0
+    while start < len(order):
+        stop = start + operator.index(size)
+        yield order[start:stop]
+        start = stop
 
 
 def _dated_count(order: np.ndarray, ts: np.ndarray) -> int:
@@ -63,7 +84,7 @@ def _first_not_newer(order: np.ndarray, ts: np.ndarray, t0: float, end: int) -> 
 
 
 def nearest_first(order: np.ndarray, ts: np.ndarray, t0: float,
-                  size: int) -> Iterator[np.ndarray]:
+                  size: int | ChunkSize) -> Iterator[np.ndarray]:
     """The rows of ``order`` (newest first, undated last) by distance from the date ``t0``,
     either side, undated last.
 
@@ -81,7 +102,8 @@ def nearest_first(order: np.ndarray, ts: np.ndarray, t0: float,
     newer = older  # order[newer - 1] is the next newer row, moving down
     inf = float("inf")
     while older < dated or newer > 0:
-        lo, hi = max(0, newer - size), min(older + size, dated)
+        step = operator.index(size)
+        lo, hi = max(0, newer - step), min(older + step, dated)
         new_blk, old_blk = order[lo:newer], order[older:hi]  # both in catalog order
         d_new, d_old = ts[new_blk] - t0, t0 - ts[old_blk]  # descending, ascending
         bound = min(float(d_old[-1]) if hi < dated else inf, float(d_new[0]) if lo else inf)
@@ -94,11 +116,17 @@ def nearest_first(order: np.ndarray, ts: np.ndarray, t0: float,
     yield from newest_first(order[dated:], size)
 
 
+def not_future(order: np.ndarray, ts: np.ndarray, now: float) -> np.ndarray:
+    """``order`` (newest first, undated last) without its rows dated after ``now``: scheduled
+    articles, which eligibility refuses anyway, found by a binary search instead of scanned."""
+    return order[_first_not_newer(order, ts, now, _dated_count(order, ts)):]
+
+
 class _Filler:
     def __init__(self, cat: Catalog, cfg: PolicyConfig, gate: Gate, src: Source,
-                 source_dups: np.ndarray, out: list[RankedItem], limit: int):
-        self.cat, self.gate, self.source_dups, self.out, self.limit = \
-            cat, gate, source_dups, out, limit
+                 source_dups: np.ndarray, out: list[RankedItem], limit: int, now: float):
+        self.cat, self.gate, self.source_dups, self.out, self.limit, self.now = \
+            cat, gate, source_dups, out, limit, now
         self.threshold = cfg.duplicate_threshold
         # Around the source's date, unless the policy says now or the source has no date.
         self.t0 = src.ts if cfg.fallback_around == "source" else float("nan")
@@ -113,16 +141,23 @@ class _Filler:
         if len(self.out) >= self.limit or not len(order):
             return
         # Small chunks: usually the first few articles fill the block.
-        size = min(FALLBACK_CHUNK, 2 * (self.limit - len(self.out)) + 4)
+        step = min(FALLBACK_CHUNK, 2 * (self.limit - len(self.out)) + 4)
+        size = ChunkSize(step)
+        order = not_future(order, self.cat.ts, self.now)
         chunks = newest_first(order, size) if np.isnan(self.t0) else \
             nearest_first(order, self.cat.ts, self.t0, size)
         for chunk in chunks:
-            if len(self.out) >= self.limit:
-                break
             chunk = chunk[self.gate.admits(chunk)]
             chunk = chunk[~np.isin(chunk, self.source_dups)]
-            if len(chunk):
-                self._take_from(label, chunk)
+            if not len(chunk):
+                size.grow()
+            # Taken in small pieces: near-copy checks cost the square of a piece's length.
+            for start in range(0, len(chunk), step):
+                if len(self.out) >= self.limit:
+                    return
+                self._take_from(label, chunk[start:start + step])
+            if len(self.out) >= self.limit:
+                return
 
     def _take_from(self, label: str, chunk: np.ndarray) -> None:
         cat = self.cat
@@ -146,10 +181,10 @@ class _Filler:
 
 
 def fallback(cat: Catalog, cfg: PolicyConfig, gate: Gate, src: Source, source_dups: np.ndarray,
-             out: list[RankedItem], limit: int) -> bool:
+             out: list[RankedItem], limit: int, now: float) -> bool:
     """Append fallback items to ``out`` up to ``limit``: the source's section first, then the
     site (``cfg.fallback_around`` says around which date); True if any was added."""
-    filler = _Filler(cat, cfg, gate, src, source_dups, out, limit)
+    filler = _Filler(cat, cfg, gate, src, source_dups, out, limit, now)
     if src.section >= 0:
         filler.fill("section", cat.recent_by_section.get(src.section, np.zeros(0, int)))
     filler.fill("recent", cat.recent)
