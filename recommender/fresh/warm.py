@@ -39,5 +39,6 @@ def prepare(model: Model) -> None:
     postings.top_k(terms, query, 1, np.zeros(terms.rows, dtype=bool), np.array([-1]))
     postings.dense_scores(terms, query)
     tiny = sp.csr_matrix(np.ones((1, 1), dtype=np.float32))
-    pair_expansion(tiny, sp.csr_matrix((0, 1), dtype=np.float32), np.zeros((1, 1), np.int64),
-                   np.zeros((1, 1), np.int64))
+    for lists in (1, 2):  # one list runs the serial loop, several the parallel one
+        pair_expansion(tiny, None, np.zeros((lists, 1), np.int64),
+                       np.zeros((lists, 1), np.int64))

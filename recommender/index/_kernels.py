@@ -28,6 +28,15 @@ def _parallel(fn: Any) -> Any:
         return nb.njit(parallel=True, nogil=True)(fn)
 
 
+def _serial(fn: Any) -> Any:
+    """``njit(nogil=True)``, cached as ``_parallel``'s: for one request's loops (the postings
+    search, one list's pairs), where starting the thread pool would cost more than them."""
+    try:
+        return nb.njit(cache=True, nogil=True)(fn)
+    except RuntimeError:
+        return nb.njit(nogil=True)(fn)
+
+
 @nb.njit(inline="always")
 def _kth_largest(work: np.ndarray, m: int, c: int) -> float:
     """The c-th largest of ``work[:m]`` (1-based c <= m), by quickselect; reorders ``work``."""

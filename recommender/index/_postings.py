@@ -7,19 +7,9 @@ and built matrices it dropped at once; these loops work on the arrays directly.
 
 from __future__ import annotations
 
-from typing import Any
-
-import numba as nb
 import numpy as np
 
-
-def _compiled(fn: Any) -> Any:
-    """``njit``, cached on disk where numba can write its cache (else compiled once per
-    process, as ``_kernels._parallel`` explains)."""
-    try:
-        return nb.njit(cache=True, nogil=True)(fn)
-    except RuntimeError:
-        return nb.njit(nogil=True)(fn)
+from recommender.index._kernels import _serial
 
 
 def _accumulate(indptr: np.ndarray, rows: np.ndarray, values: np.ndarray,
@@ -88,7 +78,7 @@ def _exact_scores(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,
         out[i] = s
 
 
-_sift_down = _compiled(_sift_down)
-accumulate = _compiled(_accumulate)
-kth_partial = _compiled(_kth_partial)
-exact_scores = _compiled(_exact_scores)
+_sift_down = _serial(_sift_down)
+accumulate = _serial(_accumulate)
+kth_partial = _serial(_kth_partial)
+exact_scores = _serial(_exact_scores)

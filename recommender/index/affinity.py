@@ -50,13 +50,12 @@ def neighbourhood_affinity(
     hub = np.where(valid[:, :hub_k], scores[:, :hub_k], 0.0).mean(axis=1).astype(np.float32)
     out = np.zeros((n, k), dtype=np.float32)
     matrix = sp.csr_matrix(matrix, dtype=np.float32)
-    none = sp.csr_matrix((0, matrix.shape[1]), dtype=np.float32)
     scored = n if scored_rows is None else min(scored_rows, n)
     for start in range(0, scored, BLOCK_ROWS):
         stop = min(scored, start + BLOCK_ROWS)
         cands = neighbors[start:stop]
         # Centroid of each list's top `size` . each of its candidates, per pair (compiled).
-        expansion = pair_expansion(matrix, none, cands[:, :size], cands)
+        expansion = pair_expansion(matrix, None, cands[:, :size], cands)
         block = scores[start:stop] + weight * expansion - hub_penalty * hub[np.maximum(cands, 0)]
         out[start:stop] = np.where(cands >= 0, block, 0.0)
         if progress:
@@ -65,6 +64,13 @@ def neighbourhood_affinity(
     # blend (a negative score times a decay would favour the older article).
     floor = 1e-3 * scores
     return np.where(valid, np.maximum(out, floor), 0.0).astype(np.float32)
+
+
+def _float32(m: sp.csr_matrix) -> sp.csr_matrix:
+    """``m`` as float32 CSR; as it is when it already is (no new matrix per request)."""
+    if isinstance(m, sp.csr_matrix) and m.dtype == np.float32:
+        return m
+    return sp.csr_matrix(m, dtype=np.float32)
 
 
 def affinity_for_query(
@@ -99,9 +105,7 @@ def affinity_for_query(
     top = np.full((1, size), -1, dtype=np.int64)
     chosen = rows[start:start + size]
     top[0, : len(chosen)] = chosen
-    after = tail if tail is not None else sp.csr_matrix((0, matrix.shape[1]), dtype=np.float32)
-    expansion = pair_expansion(sp.csr_matrix(matrix, dtype=np.float32),
-                               sp.csr_matrix(after, dtype=np.float32), top,
+    expansion = pair_expansion(_float32(matrix), None if tail is None else _float32(tail), top,
                                np.asarray(rows, dtype=np.int64)[None, :])[0]
     valid = neighbors[rows, :hub_k] >= 0
     hub = np.where(valid, scores[rows, :hub_k], 0.0).mean(axis=1).astype(np.float32)
