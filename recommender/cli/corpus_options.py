@@ -1,4 +1,5 @@
-"""``--format``, ``--post-types``, ``--query`` and ``--map``: how to read ``--corpus``.
+"""``--format``, ``--post-types``, ``--query``, ``--map`` and ``--language``: how to read
+``--corpus``.
 
 One decorator for every command that reads a corpus (train, retrain, evaluate, upsert). It
 turns the command's ``corpus`` value into a ``CorpusSource`` that ``read_corpus`` takes as
@@ -15,6 +16,7 @@ from typing import Any
 import click
 
 from recommender.corpus import CorpusSource, parse_mapping
+from recommender.corpus.language import normalise_language
 from recommender.corpus.readers import READERS
 
 CORPUS_HELP = ("Articles: JSON Lines, CSV, a WordPress export (.xml), a file or folder of "
@@ -32,6 +34,16 @@ def _post_types(value: str | None) -> tuple[str, ...] | None:
     return types
 
 
+def _language(value: str | None) -> str | None:
+    if not value:
+        return None
+    code = normalise_language(value)
+    if code is None:
+        raise click.BadParameter(f"{value!r} is not a language code (e.g. 'en' or 'pt-BR')",
+                                 param_hint="--language")
+    return code
+
+
 def _widen_corpus_option(f: Any) -> None:
     # The command declares --corpus itself (required or not, its envvar); a folder or a URL
     # must get through, so a Path(dir_okay=False) type becomes plain text.
@@ -46,7 +58,8 @@ def corpus_source_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(f)
     def wrapper(*args: Any, corpus_format: str | None, post_types: str | None,
-                query: str | None, field_map: tuple[str, ...], **kwargs: Any) -> Any:
+                query: str | None, field_map: tuple[str, ...], corpus_language: str | None,
+                **kwargs: Any) -> Any:
         corpus = kwargs.get("corpus")
         if corpus is not None:
             try:
@@ -55,9 +68,11 @@ def corpus_source_options(f: Callable[..., Any]) -> Callable[..., Any]:
                 raise click.BadParameter(str(exc), param_hint="--map") from None
             kwargs["corpus"] = CorpusSource(corpus, fmt=corpus_format,
                                             post_types=_post_types(post_types),
-                                            query=query, mapping=mapping)
-        elif corpus_format or post_types or query or field_map:
-            raise click.UsageError("--format, --post-types, --query and --map need --corpus")
+                                            query=query, mapping=mapping,
+                                            language=_language(corpus_language))
+        elif corpus_format or post_types or query or field_map or corpus_language:
+            raise click.UsageError("--format, --post-types, --query, --map and --language "
+                                   "need --corpus")
         return f(*args, **kwargs)
 
     _widen_corpus_option(f)
@@ -73,6 +88,9 @@ def corpus_source_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      "articles (columns named like corpus fields, or renamed with --map)."),
         click.option("--map", "field_map", multiple=True, metavar="FIELD=COLUMN",
                      help="Read corpus FIELD from COLUMN (repeatable), e.g. title=post_title."),
+        click.option("--language", "corpus_language", envvar="RECOMMENDER_CORPUS_LANGUAGE",
+                     default=None, metavar="CODE", help="The language of every article that "
+                     "names none, e.g. en (default: detected per article)."),
     ]
     for option in options:
         wrapper = option(wrapper)

@@ -166,9 +166,10 @@ def _sha256(source: CorpusSource, info: ReadInfo) -> str:
 
 
 def with_language(article: Article, raw: Any, name: str, where: Where,
-                  info: ReadInfo | None = None) -> Article:
-    """The article with its language: the record's (normalised), else detected, else the
-    default. Every way in (a corpus, the article endpoints) decides it here, the same way."""
+                  info: ReadInfo | None = None, declared: str | None = None) -> Article:
+    """The article with its language: the record's (normalised), else the corpus's
+    ``declared`` one, else detected, else the default. Every way in (a corpus, the article
+    endpoints) decides it here, the same way."""
     info = info or ReadInfo(format="record", source=name)
     given = raw.get("language") if isinstance(raw, dict) else None
     if isinstance(given, str) and given.strip():
@@ -178,6 +179,9 @@ def with_language(article: Article, raw: Any, name: str, where: Where,
                               f"{given!r} is not a language code (e.g. 'en' or 'pt-BR')")
         info.languages_given[code] += 1
         return article if code == article.language else replace(article, language=code)
+    if declared is not None:
+        info.languages_declared += 1
+        return article if declared == article.language else replace(article, language=declared)
     found = detect_language(" ".join(filter(None, (article.title, article.teaser,
                                                     article.body))))
     if found is None:
@@ -226,7 +230,7 @@ def read_corpus(path: str | Path | CorpusSource, *, skip_invalid: bool = False,
                 first = seen[article.id]
                 at = f"on line {first}" if isinstance(first, int) else f"at {first}"
                 raise CorpusError(name, where, "id", f"duplicate id {article.id!r} (first {at})")
-            article = with_language(article, raw, name, where, info)
+            article = with_language(article, raw, name, where, info, source.language)
         except CorpusError as exc:
             if not skip_invalid:
                 raise

@@ -54,6 +54,9 @@ class CorpusSource:
     post_types: tuple[str, ...] | None = None  # None: the reader's default (posts only)
     query: str | None = None
     mapping: tuple[tuple[str, str], ...] = ()
+    # The site's language, for every record that names none: detection is skipped (it costs
+    # more than validating a record) and a short or odd text cannot be guessed wrong.
+    language: str | None = None
 
     @classmethod
     def of(cls, value: str | Path | CorpusSource) -> CorpusSource:
@@ -97,6 +100,7 @@ class ReadInfo:
     languages_given: Counter[str] = field(default_factory=Counter)
     languages_detected: Counter[str] = field(default_factory=Counter)
     languages_defaulted: int = 0
+    languages_declared: int = 0
     invalid: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -111,6 +115,7 @@ class ReadInfo:
             "skipped": dict(sorted(self.skipped.items())),
             "languages": {"given": dict(sorted(self.languages_given.items())),
                           "detected": dict(sorted(self.languages_detected.items())),
-                          "defaulted": self.languages_defaulted},
+                          "defaulted": self.languages_defaulted,
+                          "declared": self.languages_declared},
             **self.extra,
         }
