@@ -12,14 +12,15 @@ time; for one unseen text that overhead was most of the vectorizing. Here:
   ``log`` + 1, times idf, then its own compiled L2 normalisation), so the rows are bit for
   bit ``TfidfVectorizer.transform``'s (tests compare them);
 - ``FastTfidf`` is the ``TfidfVectorizer`` training fits, with the counting pass of
-  ``fit_transform`` done per document by ``Counter`` instead of per token: the vocabulary
-  gets the same columns (first seen, first numbered) and the matrix the same values.
+  ``fit_transform`` done per document by ``Counter`` instead of per token, and split over
+  the cores for a large corpus (``counting.py``): the vocabulary gets the same columns
+  (first seen, first numbered) and the matrix the same values.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -28,6 +29,7 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l2
 
+from recommender.vectorize.counting import Counted, count
 from recommender.vectorize.vocabulary import Vocabulary
 
 try:  # scikit-learn >= 1.8 hands out sparse arrays or matrices as configured
@@ -96,34 +98,76 @@ class FastTfidf(TfidfVectorizer):
     """``TfidfVectorizer`` with the counting pass done a document at a time."""
 
     def _count_vocab(self, raw_documents: Iterable[Any], fixed_vocab: bool) -> Any:
-        vocabulary: Mapping[str, int]
-        if fixed_vocab:
-            vocabulary = self.vocabulary_
-        else:
-            grown: defaultdict[str, int] = defaultdict()
-            grown.default_factory = grown.__len__
-            vocabulary = grown
         analyze = self.build_analyzer()
+        if fixed_vocab:
+            return self._count_fixed(raw_documents, analyze)
+        docs = raw_documents if isinstance(raw_documents, Counted | Sequence) \
+            else list(raw_documents)
+        vocabulary, columns, counts, indptr = count(docs, analyze)
+        if not vocabulary:
+            raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
+        return vocabulary, self._matrix(counts, columns, indptr, len(vocabulary))
+
+    # scikit-learn's two vocabulary passes, the same results, with the dictionary rebuilt by
+    # C-level passes: its per-term Python loops took seconds over the millions of once-seen
+    # bigrams of a large corpus.
+    def _sort_features(self, X: Any, vocabulary: dict[str, int]) -> Any:
+        terms = sorted(vocabulary)
+        old = np.fromiter(map(vocabulary.__getitem__, terms), dtype=np.int64, count=len(terms))
+        map_index = np.empty(len(terms), dtype=X.indices.dtype)
+        map_index[old] = np.arange(len(terms))
+        vocabulary.update(zip(terms, range(len(terms)), strict=True))
+        X.indices = map_index.take(X.indices, mode="clip")
+        return X
+
+    def _limit_features(self, X: Any, vocabulary: dict[str, int], high: Any = None,
+                        low: Any = None, limit: int | None = None) -> Any:
+        dfs = np.bincount(X.indices, minlength=X.shape[1])
+        mask = np.ones(len(dfs), dtype=bool)
+        if high is not None:
+            mask &= dfs <= high
+        if low is not None:
+            mask &= dfs >= low
+        if limit is not None and mask.sum() > limit:
+            tfs = np.asarray(X.sum(axis=0)).ravel()
+            mask_inds = (-tfs[mask]).argsort()[:limit]
+            new_mask = np.zeros(len(dfs), dtype=bool)
+            new_mask[np.where(mask)[0][mask_inds]] = True
+            mask = new_mask
+        kept_indices = np.flatnonzero(mask)
+        if not len(kept_indices):
+            raise ValueError("After pruning, no terms remain. Try a lower min_df or a higher "
+                             "max_df.")
+        terms = list(vocabulary)
+        old = np.fromiter(vocabulary.values(), dtype=np.int64, count=len(terms))
+        keep = mask[old]
+        new_indices = np.cumsum(mask) - 1
+        vocabulary.clear()
+        vocabulary.update(zip(itertools.compress(terms, keep.tolist()),
+                              new_indices[old[keep]].tolist(), strict=True))
+        return X[:, kept_indices]
+
+    def _count_fixed(self, raw_documents: Iterable[Any], analyze: Callable[[Any], list[str]]
+                     ) -> Any:
+        vocabulary: Mapping[str, int] = self.vocabulary_
         j_indices: list[int] = []
         values: list[int] = []
         indptr = [0]
         for doc in raw_documents:
-            counter = Counter(analyze(doc))  # terms in order of first appearance
-            if fixed_vocab:
-                counter = Counter({t: c for t, c in counter.items() if t in vocabulary})
-            # Looking terms up in that order numbers new ones as scikit-learn's loop does.
+            counter = Counter({t: c for t, c in Counter(analyze(doc)).items()
+                               if t in vocabulary})
             j_indices.extend(map(vocabulary.__getitem__, counter))
             values.extend(counter.values())
             indptr.append(len(j_indices))
-        if not fixed_vocab:
-            vocabulary = dict(vocabulary)
-            if not vocabulary:
-                raise ValueError("empty vocabulary; perhaps the documents only contain "
-                                 "stop words")
+        return vocabulary, self._matrix(np.asarray(values), np.asarray(j_indices),
+                                        np.asarray(indptr), len(vocabulary))
+
+    def _matrix(self, counts: np.ndarray, columns: np.ndarray, indptr: np.ndarray,
+                width: int) -> Any:
         index_dtype = np.int64 if indptr[-1] > np.iinfo(np.int32).max else np.int32
         matrix = sp.csr_matrix(
-            (np.asarray(values, dtype=np.intc), np.asarray(j_indices, dtype=index_dtype),
+            (np.asarray(counts, dtype=np.intc), np.asarray(columns, dtype=index_dtype),
              np.asarray(indptr, dtype=index_dtype)),
-            shape=(len(indptr) - 1, len(vocabulary)), dtype=self.dtype)
+            shape=(len(indptr) - 1, width), dtype=self.dtype)
         matrix.sort_indices()
-        return vocabulary, _align_api_if_sparse(matrix)
+        return _align_api_if_sparse(matrix)

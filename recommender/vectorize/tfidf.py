@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -11,6 +11,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from recommender.corpus.language import detect_language, normalise_language
 from recommender.vectorize.analysis import FastTfidf, tfidf_rows
+from recommender.vectorize.counting import Counted
 from recommender.vectorize.document import (
     TEXT_FIELDS,
     build_document_analyzer,
@@ -49,15 +50,6 @@ def resolve_df(n_docs: int, min_df: Any, max_df: Any) -> tuple[int | float, int 
     if max_df == "auto":
         max_df = 1.0 if n_docs < 20 else 0.5
     return min_df, max_df
-
-
-def _counted(docs: Sequence[Mapping[str, Any]],
-             progress: Callable[[int, int], None]) -> Iterator[Mapping[str, Any]]:
-    total = len(docs)
-    for done, doc in enumerate(docs, start=1):
-        yield doc
-        if done % 256 == 0 or done == total:
-            progress(done, total)
 
 
 class ArticleVectorizer:
@@ -195,7 +187,7 @@ class ArticleVectorizer:
         tfidf = self._tfidf(min_df, max_df)
         try:
             # scikit-learn analyses the documents in one pass over the iterable.
-            matrix = tfidf.fit_transform(_counted(docs, progress) if progress else docs)
+            matrix = tfidf.fit_transform(Counted(docs, progress))
         except ValueError as exc:
             # sklearn says "empty vocabulary" or "max_df corresponds to < documents than min_df".
             raise VectorizerError(

@@ -1,0 +1,165 @@
+"""Training's counting pass (analyse every document, number its terms), split over the cores.
+
+Analysing the documents (tokens, stop words, bigrams) is most of a large build's
+vectorizing, and it is pure Python, so threads do not help: from ``MIN_PARALLEL`` documents
+the corpus is cut into one contiguous part per core, each part after the first counted in a
+forked process, and the parts merged in order. Terms are numbered as one pass over the whole
+corpus would number them (a part's new terms after every earlier part's, in the order the
+part first saw them), so the vocabulary and the matrix are the sequential pass's exactly
+(a test compares them). A part whose process fails is counted here instead; nothing is lost.
+
+Forking is used only where the platform offers it and the process runs one Python thread
+(a fork copies no other thread, and a lock another thread held would stay held in the
+child): elsewhere, e.g. beside a Dask client's threads, the pass stays sequential.
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing as mp
+import os
+import threading
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+
+MIN_PARALLEL = 20_000  # documents; below, forking and merging cost about what they save
+MAX_WORKERS = 4  # the merge and the copies back grow with the parts; more gains little
+
+Analyzer = Callable[[Any], list[str]]
+Progress = Callable[[int, int], None]
+
+
+class Counted:
+    """Documents with a ``progress(done, total)`` callback, reported as they are counted."""
+
+    def __init__(self, docs: Sequence[Mapping[str, Any]], progress: Progress | None):
+        self.docs, self.progress = docs, progress
+
+    def __len__(self) -> int:
+        return len(self.docs)
+
+    def __iter__(self) -> Iterator[Mapping[str, Any]]:
+        return iter(self.docs)
+
+
+class Part(NamedTuple):
+    """One part's count: its terms in the order first seen, and its rows in local numbers."""
+
+    terms: list[str]
+    columns: np.ndarray  # int64, local term numbers
+    counts: np.ndarray  # intc
+    indptr: np.ndarray  # int64, from 0
+
+
+def count_part(docs: Sequence[Any], analyze: Analyzer,
+               report: Callable[[int], None] | None = None) -> Part:
+    vocabulary: defaultdict[str, int] = defaultdict()
+    vocabulary.default_factory = vocabulary.__len__
+    columns: list[int] = []
+    counts: list[int] = []
+    indptr = [0]
+    for done, doc in enumerate(docs, start=1):
+        counter = Counter(analyze(doc))  # terms in order of first appearance
+        # Looking terms up in that order numbers new ones as scikit-learn's loop does.
+        columns.extend(map(vocabulary.__getitem__, counter))
+        counts.extend(counter.values())
+        indptr.append(len(columns))
+        if report is not None and done % 256 == 0:
+            report(done)
+    return Part(list(vocabulary), np.asarray(columns, dtype=np.int64),
+                np.asarray(counts, dtype=np.intc), np.asarray(indptr, dtype=np.int64))
+
+
+def workers_for(n_docs: int) -> int:
+    if n_docs < MIN_PARALLEL or "fork" not in mp.get_all_start_methods():
+        return 1
+    if threading.active_count() > 1:
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(MAX_WORKERS, cores or 1, n_docs // (MIN_PARALLEL // 2)))
+
+
+def count(docs: Sequence[Any] | Counted, analyze: Analyzer
+          ) -> tuple[dict[str, int], np.ndarray, np.ndarray, np.ndarray]:
+    """(vocabulary term -> column, columns, counts, indptr) of every document, in order."""
+    progress = docs.progress if isinstance(docs, Counted) else None
+    items = docs.docs if isinstance(docs, Counted) else docs
+    total = len(items)
+    n = workers_for(total)
+    bounds = [total * i // n for i in range(n + 1)]
+    parts = [items[bounds[i]:bounds[i + 1]] for i in range(n)]
+    children = [_start(part, analyze) for part in parts[1:]]
+
+    def report(done: int) -> None:  # the parts run at about the same pace
+        if progress is not None:
+            progress(min(total - 1, done * n), total)
+
+    counted = [count_part(parts[0], analyze, report)]
+    counted += [_receive(child, part, analyze) for child, part in zip(children, parts[1:],
+                                                                       strict=True)]
+    if progress is not None:
+        progress(total, total)
+    return _merge(counted)
+
+
+class _Child(NamedTuple):
+    process: Any
+    conn: Any
+
+
+def _start(part: Sequence[Any], analyze: Analyzer) -> _Child:
+    receive, send = mp.get_context("fork").Pipe(duplex=False)
+    process = mp.get_context("fork").Process(target=_count_in_child, args=(send, part, analyze),
+                                             daemon=True)
+    process.start()
+    send.close()
+    return _Child(process, receive)
+
+
+def _count_in_child(conn: Any, part: Sequence[Any], analyze: Analyzer) -> None:
+    try:
+        got = count_part(part, analyze)
+        conn.send(got.terms)
+        for array in (got.columns, got.counts, got.indptr):
+            conn.send(array)
+    except BaseException:  # noqa: BLE001 - the parent counts the part itself
+        pass
+    finally:
+        conn.close()
+
+
+def _receive(child: _Child, part: Sequence[Any], analyze: Analyzer) -> Part:
+    try:
+        terms = child.conn.recv()
+        got = Part(terms, child.conn.recv(), child.conn.recv(), child.conn.recv())
+    except (EOFError, OSError):  # the child failed (or was killed): count the part here
+        got = count_part(part, analyze)
+    finally:
+        child.conn.close()
+        child.process.join()
+    return got
+
+
+def _merge(parts: list[Part]) -> tuple[dict[str, int], np.ndarray, np.ndarray, np.ndarray]:
+    first = parts[0]
+    vocabulary = dict(zip(first.terms, range(len(first.terms)), strict=True))
+    columns, counts = [first.columns], [first.counts]
+    indptrs = [first.indptr]
+    offset = int(first.indptr[-1])
+    for part in parts[1:]:
+        # Dictionary lookups in C (map), new terms numbered in the part's order after the rest.
+        remap = np.array(list(map(vocabulary.get, part.terms, itertools.repeat(-1))),
+                         dtype=np.int64)
+        new = remap < 0
+        remap[new] = np.arange(len(vocabulary), len(vocabulary) + int(new.sum()))
+        vocabulary.update(zip(itertools.compress(part.terms, new.tolist()),
+                              remap[new].tolist(), strict=True))
+        columns.append(remap[part.columns])
+        counts.append(part.counts)
+        indptrs.append(part.indptr[1:] + offset)
+        offset += int(part.indptr[-1])
+    return (vocabulary, np.concatenate(columns), np.concatenate(counts),
+            np.concatenate(indptrs))
