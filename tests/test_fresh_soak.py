@@ -24,7 +24,13 @@ from tests.test_serving_e2e import free_port, start, stop, wait_ready
 BIN = Path(sys.executable).parent
 TOKEN = "soak-test-admin-token"
 INTERVAL = 0.5
-LOAD_ALLOWANCE = 1.0  # reading and warming the delta after the pointer check
+# Reading and warming the delta after the pointer check, on a shared 2-core machine that
+# also runs the load and the writer: the same code here converged in 0.42-0.66 s most
+# minutes and in 1.15-1.53 s in a few (unchanged code included), both workers late by the
+# same amount, i.e. the machine stalled. A worker that misses or lags changes still fails:
+# it never serves one, exceeds this, or moves the median lag past TYPICAL.
+LOAD_ALLOWANCE = 1.5
+TYPICAL = INTERVAL + 0.5  # a worker one change (1 s) behind would be past it every time
 # Each load thread pauses between requests: about 250 connections a second in all, so a
 # minute stays well inside the ephemeral port range and no connect waits out a reused
 # port's TIME_WAIT (a 1 s SYN retry, seen once in CI as a 1.9 s "convergence"), while
@@ -110,9 +116,11 @@ def test_two_workers_converge_on_every_change_under_load(tmp_path: Path) -> None
             assert first is not None, f"worker {pid} never served {version}"
             lags.append((first - at, version, pid))
     worst = max(lags)[0]
+    median = sorted(lag for lag, _, _ in lags)[len(lags) // 2]
+    assert median <= TYPICAL, f"median convergence {median:.2f} s > {TYPICAL} s"
     slow = [f"{v} on worker {pid}: {lag:.2f} s" for lag, v, pid in lags
             if lag > INTERVAL + LOAD_ALLOWANCE]
     assert not slow, f"{len(slow)} of {len(lags)} slower than {INTERVAL + LOAD_ALLOWANCE} s: " \
         f"{slow[:5]}; server log: {_problems(proc)}"
     print(f"{len(published)} changes, {sum(map(len, seen.values()))} requests, "
-          f"slowest convergence {worst:.2f} s")
+          f"slowest convergence {worst:.2f} s, median {median:.2f} s")
