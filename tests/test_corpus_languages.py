@@ -39,7 +39,8 @@ def test_given_detected_and_defaulted_are_recorded(tmp_path):
     corpus = read_corpus(path)
     assert [a.language for a in corpus.articles] == ["en", "es", "en"]
     assert corpus.info["languages"] == {"given": {"en": 1}, "detected": {"es": 1},
-                                        "defaulted": 1, "declared": 0}
+                                        "defaulted": 1, "declared": 0,
+                                        "declared_language": None}
 
 
 def test_a_language_that_is_not_a_code(tmp_path):
@@ -65,7 +66,7 @@ def test_a_declared_corpus_language_replaces_detection(tmp_path, monkeypatch):
     # A record's own language still wins; the others take the declared one.
     assert [a.language for a in corpus.articles] == ["en", "es", "es"]
     assert corpus.info["languages"] == {"given": {"en": 1}, "detected": {}, "defaulted": 0,
-                                        "declared": 2}
+                                        "declared": 2, "declared_language": "es"}
 
 
 def test_train_language_option(tmp_path):

@@ -167,3 +167,25 @@ def test_with_admin_endpoints_a_loading_worker_opens_what_folding_in_needs(
     model = app.extensions["recommender.models"].get()
     assert seen and warm._process_ready[0]
     assert not callable(model._vectorizer)  # the vocabulary was opened while loading
+
+
+def test_a_declared_corpus_language_is_applied_to_new_articles_too(tmp_path) -> None:
+    from recommender.artefact.load import load_model
+    from recommender.build.train import train
+    from recommender.corpus import CorpusSource
+    from tests.support.paths import REPO
+
+    models = tmp_path / "models"
+    train(CorpusSource(str(REPO / "tests" / "data" / "tiny.jsonl"), language="en"), models)
+    client = create_app({"MODELS_DIR": str(models), "TESTING": True, "RELOAD_INTERVAL": 0,
+                         "ADMIN_TOKEN": TOKEN}).test_client()
+    spanish = {"title": "El puerto de Valencia amplía su terminal de contenedores",
+               "body": "La autoridad portuaria aprobó ayer la ampliación de la terminal."}
+    assert client.put("/v1/articles/p-1", json=spanish, headers=AUTH).status_code == 200
+    given = {**spanish, "language": "es"}
+    assert client.put("/v1/articles/p-2", json=given, headers=AUTH).status_code == 200
+    store = ModelStore(models)
+    model = load_model(store, store.published())
+    # The site said English for articles naming none: not detected as Spanish.
+    assert model.articles[model.row_of["p-1"]]["language"] == "en"
+    assert model.articles[model.row_of["p-2"]]["language"] == "es"

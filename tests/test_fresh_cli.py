@@ -112,3 +112,24 @@ def test_a_bad_export_time_is_one_clear_line(runner, models_dir: Path) -> None:
         assert "Invalid value for '--export-time'" in result.stderr
         assert "'yesterday' is not an ISO 8601" in result.stderr
         assert "Traceback" not in result.output
+
+
+def test_upsert_applies_the_models_declared_language_unless_told_another(
+        runner, tmp_path: Path) -> None:
+    from tests.support.paths import REPO
+
+    models = tmp_path / "models"
+    done = runner.invoke(main, ["train", "--corpus", str(REPO / "tests" / "data" / "tiny.jsonl"),
+                                "--models", str(models), "--language", "en"])
+    assert done.exit_code == 0, done.output
+    corpus = tmp_path / "new.jsonl"
+    spanish = {"title": "El puerto de Valencia amplía su terminal de contenedores",
+               "body": "La autoridad portuaria aprobó ayer la ampliación de la terminal."}
+    corpus.write_text(json.dumps({"id": "p-1", **spanish}) + "\n", encoding="utf-8")
+    assert runner.invoke(main, ["upsert", "--corpus", str(corpus), "--models",
+                                str(models)]).exit_code == 0
+    assert _live(models).articles[_live(models).row_of["p-1"]]["language"] == "en"
+    corpus.write_text(json.dumps({"id": "p-2", **spanish}) + "\n", encoding="utf-8")
+    assert runner.invoke(main, ["upsert", "--corpus", str(corpus), "--models", str(models),
+                                "--language", "es"]).exit_code == 0
+    assert _live(models).articles[_live(models).row_of["p-2"]]["language"] == "es"

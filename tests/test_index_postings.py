@@ -95,6 +95,21 @@ def test_pair_expansion_is_the_centroid_dot_product() -> None:
             assert abs(got[lst, j] - want) < 1e-5, (lst, j)
 
 
+def test_one_list_alone_gives_the_bits_it_gets_among_many() -> None:
+    # One list runs the serial loop over this thread's reused centroid; several, the
+    # parallel one. Each list alone, in turn, must match: the centroid is left clean.
+    m = _matrix()
+    base, tail = m[:300], m[300:]
+    rng = np.random.default_rng(3)
+    tops = rng.integers(0, m.shape[0], size=(12, 5))
+    pairs = rng.integers(0, m.shape[0], size=(12, 9))
+    together = pair_expansion(base, tail, tops, pairs)
+    for lst in [*range(12), 0]:
+        alone = pair_expansion(base, tail, tops[lst:lst + 1], pairs[lst:lst + 1])
+        assert alone.tobytes() == together[lst:lst + 1].tobytes(), lst
+    assert (pair_expansion(m, None, tops[:1], pairs[:1]) > 0).any()
+
+
 def test_queries_with_common_terms_scan_every_row_with_the_same_result() -> None:
     # A term in every row sends a query down the scan-all path; rarer ones the touched path.
     m = _matrix()

@@ -18,7 +18,7 @@ from recommender.api.body import json_body
 from recommender.api.errors import APIError
 from recommender.api.jsonresp import json_response
 from recommender.api.wiring import services
-from recommender.artefact.model import Model, freshness
+from recommender.artefact.model import Model, declared_language, freshness
 from recommender.common import memory
 from recommender.corpus import Article, CorpusError, validate_record, with_language
 from recommender.fresh import FreshError, apply_changes, retrain_due
@@ -36,8 +36,11 @@ def _article(raw: Any, where: str, article_id: str | None = None) -> Article:
                            field="id")
         raw = {**raw, "id": article_id}
     try:
-        # The language as `upsert --corpus` and training decide it (given, else detected).
-        return with_language(validate_record(raw, "body", 0), raw, "body", 0)
+        # The language as training decided it: given, else the corpus's declared one, else
+        # detected.
+        declared = declared_language(services().models.get().manifest)
+        return with_language(validate_record(raw, "body", 0), raw, "body", 0,
+                             declared=declared)
     except CorpusError as exc:
         field = exc.field if not where else f"{where}.{exc.field}" if exc.field else where
         raise APIError(400, exc.message, field=field) from None

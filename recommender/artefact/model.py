@@ -353,6 +353,15 @@ def _term_index(base: Path, shape: tuple[int, ...], arr: Callable[[str], np.ndar
     return inverted.TermIndex(indptr, rows, data, col_max, int(shape[0]))
 
 
+def declared_language(manifest: Mapping[str, Any]) -> str | None:
+    """The language the training corpus declared for articles naming none (``--language``),
+    which the article endpoints apply too; None when it was detected per article."""
+    source = manifest.get("corpus", {}).get("source", {})
+    languages = source.get("languages", {}) if isinstance(source, dict) else {}
+    code = languages.get("declared_language") if isinstance(languages, dict) else None
+    return code if isinstance(code, str) and code else None
+
+
 def freshness(manifest: Mapping[str, Any]) -> dict[str, Any]:
     """What was folded in since the last full training (artefact/delta.py); zeros for a
     full version."""

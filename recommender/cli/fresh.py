@@ -6,15 +6,16 @@ Registered on the main group in ``recommender/cli/__init__.py``, like every comm
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import click
 
-from recommender.artefact.model import freshness
+from recommender.artefact.model import declared_language, freshness
 from recommender.artefact.store import ModelStore, ModelStoreError
 from recommender.cli.common import config_option, echo_err, models_option, option
 from recommender.cli.corpus_options import corpus_source_options
-from recommender.corpus import CorpusError, read_corpus
+from recommender.corpus import CorpusError, CorpusSource, read_corpus
 from recommender.fresh import ApplyResult, FreshError, apply_changes, retrain_due
 from recommender.fresh import journal as fresh_journal
 from recommender.settings import SettingsError, load_settings
@@ -38,14 +39,28 @@ def _report(result: ApplyResult) -> None:
 @option("corpus", required=True,
         help="New or changed articles, in any corpus format `train` reads.")
 @models_option
-def upsert_cmd(corpus: str, models_dir: str) -> None:
+def upsert_cmd(corpus: CorpusSource, models_dir: str) -> None:
     """Fold new or changed articles into the published model (published when this returns)."""
+    store = ModelStore(models_dir)
     try:
-        read = read_corpus(corpus)
-        result = apply_changes(ModelStore(models_dir), {a.id: a for a in read.articles})
+        read = read_corpus(_with_declared_language(CorpusSource.of(corpus), store))
+        result = apply_changes(store, {a.id: a for a in read.articles})
     except (CorpusError, FreshError) as exc:
         raise click.ClickException(str(exc)) from None
     _report(result)
+
+
+def _with_declared_language(corpus: CorpusSource, store: ModelStore) -> CorpusSource:
+    """Without ``--language``, the one the published model's corpus declared (if any), as
+    the article endpoints apply it."""
+    version = store.published()
+    if corpus.language is not None or version is None:
+        return corpus
+    try:
+        declared = declared_language(store.read_manifest(version))
+    except ModelStoreError:
+        return corpus  # apply_changes reports what is wrong with the published model
+    return replace(corpus, language=declared) if declared else corpus
 
 
 @click.command("remove")

@@ -215,7 +215,7 @@ def read_corpus(path: str | Path | CorpusSource, *, skip_invalid: bool = False,
     name = source.display
     _check_exists(source)
     fmt_name, reader = _reader(source)
-    info = ReadInfo(format=fmt_name, source=name)
+    info = ReadInfo(format=fmt_name, source=name, declared_language=source.language)
     articles: list[Article] = []
     errors: list[CorpusError] = []
     seen: dict[str, Where] = {}

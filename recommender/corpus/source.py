@@ -101,6 +101,7 @@ class ReadInfo:
     languages_detected: Counter[str] = field(default_factory=Counter)
     languages_defaulted: int = 0
     languages_declared: int = 0
+    declared_language: str | None = None
     invalid: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -116,6 +117,7 @@ class ReadInfo:
             "languages": {"given": dict(sorted(self.languages_given.items())),
                           "detected": dict(sorted(self.languages_detected.items())),
                           "defaulted": self.languages_defaulted,
-                          "declared": self.languages_declared},
+                          "declared": self.languages_declared,
+                          "declared_language": self.declared_language},
             **self.extra,
         }
