@@ -26,7 +26,13 @@ from recommender.fresh import FreshError, apply_changes, retrain_due
 bp = Blueprint("articles", __name__, url_prefix="/v1")
 
 
-def _article(raw: Any, where: str, article_id: str | None = None) -> Article:
+def _declared() -> str | None:
+    """The corpus's declared language, for articles naming none (once per request)."""
+    return declared_language(services().models.get().manifest)
+
+
+def _article(raw: Any, where: str, declared: str | None, article_id: str | None = None
+             ) -> Article:
     if not isinstance(raw, dict):
         raise APIError(400, "expected a JSON object with the corpus fields", field=where or None)
     if article_id is not None:
@@ -38,7 +44,6 @@ def _article(raw: Any, where: str, article_id: str | None = None) -> Article:
     try:
         # The language as training decided it: given, else the corpus's declared one, else
         # detected.
-        declared = declared_language(services().models.get().manifest)
         return with_language(validate_record(raw, "body", 0), raw, "body", 0,
                              declared=declared)
     except CorpusError as exc:
@@ -60,7 +65,7 @@ def _apply(changes: Mapping[str, Article | None]) -> dict[str, Any]:
 @bp.put("/articles/<article_id>")
 def put_article(article_id: str) -> Response:
     check_admin()
-    article = _article(json_body(), "", article_id.strip())
+    article = _article(json_body(), "", _declared(), article_id.strip())
     return json_response(_apply({article.id: article}))
 
 
@@ -77,8 +82,9 @@ def post_articles() -> Response:
         raise APIError(413, f"at most {limit} articles per request, got {len(items)}",
                        field="articles")
     changes: dict[str, Article | None] = {}
+    declared = _declared()
     for i, raw in enumerate(items):
-        article = _article(raw, f"articles[{i}]")
+        article = _article(raw, f"articles[{i}]", declared)
         changes[article.id] = article
     return json_response(_apply(changes))
 

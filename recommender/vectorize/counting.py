@@ -111,9 +111,9 @@ class _Child(NamedTuple):
 
 
 def _start(part: Sequence[Any], analyze: Analyzer) -> _Child:
-    receive, send = mp.get_context("fork").Pipe(duplex=False)
-    process = mp.get_context("fork").Process(target=_count_in_child, args=(send, part, analyze),
-                                             daemon=True)
+    fork = mp.get_context("fork")
+    receive, send = fork.Pipe(duplex=False)
+    process = fork.Process(target=_count_in_child, args=(send, part, analyze), daemon=True)
     process.start()
     send.close()
     return _Child(process, receive)
