@@ -43,7 +43,7 @@ def upsert_cmd(corpus: CorpusSource, models_dir: str) -> None:
     """Fold new or changed articles into the published model (published when this returns)."""
     store = ModelStore(models_dir)
     try:
-        read = read_corpus(_with_declared_language(CorpusSource.of(corpus), store))
+        read = read_corpus(_with_declared_language(corpus, store))
         result = apply_changes(store, {a.id: a for a in read.articles})
     except (CorpusError, FreshError) as exc:
         raise click.ClickException(str(exc)) from None

@@ -49,7 +49,7 @@ def neighbourhood_affinity(
     valid = neighbors >= 0
     hub = np.where(valid[:, :hub_k], scores[:, :hub_k], 0.0).mean(axis=1).astype(np.float32)
     out = np.zeros((n, k), dtype=np.float32)
-    matrix = sp.csr_matrix(matrix, dtype=np.float32)
+    matrix = _float32(matrix)
     scored = n if scored_rows is None else min(scored_rows, n)
     for start in range(0, scored, BLOCK_ROWS):
         stop = min(scored, start + BLOCK_ROWS)
