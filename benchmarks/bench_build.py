@@ -5,6 +5,7 @@ the same TF-IDF matrices, top-50, median of N runs.
     python -m benchmarks.bench_build [--sizes 10000,100000] [--repeat 3] [--real]
                                      [--slow-limit 50000]
     python -m benchmarks.bench_build --train 100000 [--repeat 1]
+                                     [--builds ours,detecting,reference]
 
 ``--train N`` times ``recommender train`` end to end (read, vectorize, candidates, affinity,
 write) on N synthetic articles against the build a user would write (read the JSON lines,
@@ -14,7 +15,8 @@ English site would (``--language en``: the synthetic articles name no language),
 detecting each article's language, as it must when a site declares none. Its "peak MB" is
 the kernel's peak resident size of the training process (``VmHWM``, reset at the clock) and,
 apart, that of the forked counting process (``vectorize/counting.py``), which shares pages
-with it.
+with it. ``--builds`` picks which of the three run (``--train 1000000 --builds ours``: the
+reference's exact search would take hours at a million).
 
 Writes benchmarks/results/build.md. Each run is a fresh (spawned) process, so "peak MB" is
 the run's own peak resident memory (sampled every 10 ms) above what it held before the
@@ -34,7 +36,7 @@ import resource
 import statistics
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from importlib import metadata
 from pathlib import Path
@@ -212,6 +214,7 @@ def ours_train(corpus: Path, language: str | None = "en") -> dict[str, float]:
 
     def echo(msg: str) -> None:
         marks.append((time.perf_counter(), msg))
+        print(f"  {marks[-1][0] - marks[0][0]:7.1f} s  {msg}", flush=True)  # a long run's progress
 
     with tempfile.TemporaryDirectory() as models:
         train(CorpusSource(str(corpus), language=language), models, {}, echo=echo)
@@ -249,7 +252,11 @@ def _train_child(name: str, corpus: Path, queue: Any) -> None:
     queue.put((stages, _peak_mb() - base, children))
 
 
-def train_table(n: int, repeat: int) -> str:
+# --builds keys and the table's names for them
+BUILDS = {"ours": "ours", "detecting": DETECTING, "reference": "reference"}
+
+
+def train_table(n: int, repeat: int, builds: Sequence[str] = BUILDS) -> str:
     import tempfile
 
     rows = []
@@ -257,7 +264,7 @@ def train_table(n: int, repeat: int) -> str:
         corpus = Path(tmp, "corpus.jsonl")
         _write_corpus(n, corpus)
         results: dict[str, list[tuple[dict[str, float], float, float]]] = {
-            "ours": [], DETECTING: [], "reference": []}
+            BUILDS[key]: [] for key in BUILDS if key in builds}
         for _ in range(repeat):  # alternate, so both see the same machine
             for name in results:
                 ctx = mp.get_context("spawn")
@@ -269,20 +276,21 @@ def train_table(n: int, repeat: int) -> str:
                 print(name, results[name][-1], flush=True)
     totals = {name: statistics.median(sum(s.values()) for s, _, _ in runs)
               for name, runs in results.items()}
+    base = totals.get("reference")
     for name, runs in results.items():
         stages = "; ".join(f"{k} {statistics.median(s[k] for s, _, _ in runs):.0f} s"
                            for k in runs[0][0])
         child = statistics.median(c for _, _, c in runs)
         rows.append([n, name, f"{totals[name]:.0f}",
-                     f"{totals[name] / totals['reference']:.2f}x",
+                     f"{totals[name] / base:.2f}x" if base else "-",
                      f"{statistics.median(m for _, m, _ in runs):.0f}",
                      f"{child:.0f}" if child else "-", stages])
     return write_table("train.md", f"Train end to end, {n} synthetic articles, median of {repeat}",
                        ["articles", "build", "seconds", "vs reference", "peak MB",
                         "counting process peak MB", "stages"],
                        rows, f"Command: `python -m benchmarks.bench_build --train {n} "
-                             f"--repeat {repeat}`; load average at start "
-                             f"{os.getloadavg()[0]:.1f}, {os.cpu_count()} CPUs.")
+                             f"--repeat {repeat} --builds {','.join(builds)}`; load average "
+                             f"at start {os.getloadavg()[0]:.1f}, {os.cpu_count()} CPUs.")
 
 
 def main() -> None:
@@ -295,10 +303,17 @@ def main() -> None:
     ap.add_argument("--train", type=int, metavar="N",
                     help="time `recommender train` on N synthetic articles against the "
                          "reference build instead")
+    ap.add_argument("--builds", default=",".join(BUILDS),
+                    help=f"with --train, which of {', '.join(BUILDS)} (the reference's exact "
+                         "search is quadratic: leave it out at a million)")
     args = ap.parse_args()
+    builds = [b.strip() for b in args.builds.split(",")]
+    unknown = sorted(set(builds) - set(BUILDS))
+    if unknown:
+        ap.error(f"--builds: unknown {', '.join(unknown)}; choose from {', '.join(BUILDS)}")
     if args.train:
         _warm_up()
-        print(train_table(args.train, args.repeat))
+        print(train_table(args.train, args.repeat, builds))
         return
     note = environment(args)
     _warm_up()  # compile (or load numba's cache) once before the spawned runs

@@ -56,6 +56,42 @@ def test_the_same_list_as_the_full_product(seed: int) -> None:
                       full_product(matrix, vec, k, allowed=mask))
 
 
+@pytest.mark.parametrize("share", [0.0, 1.0])
+def test_touched_rows_and_every_row_give_one_list(monkeypatch, share: float) -> None:
+    """The passes over the partial scores read the touched rows (share 1: always) or every
+    row (share 0: as soon as one is touched); either way the full product's list, and the
+    thread's scratch is zero again after each query."""
+    monkeypatch.setattr(inverted, "TOUCHED_SHARE", share)
+    rng = np.random.default_rng(4)
+    matrix = _random_matrix(rng, 700, 300)
+    terms = inverted.TermIndex.of(matrix)
+    allowed = rng.random(700) > 0.3
+    for r in rng.integers(0, 700, size=10):
+        for k in (1, 7, 51):
+            for mask in (None, allowed):
+                _same(inverted.query(terms, matrix, matrix[r], k, allowed=mask),
+                      full_product(matrix, matrix[r], k, allowed=mask))
+                assert not inverted._local.acc.any()
+
+
+def test_a_query_that_fails_leaves_the_next_one_right(monkeypatch) -> None:
+    rng = np.random.default_rng(6)
+    matrix = _random_matrix(rng, 300, 200)
+    terms = inverted.TermIndex.of(matrix)
+    want = full_product(matrix, matrix[5], 9)
+    inverted.query(terms, matrix, matrix[5], 9)  # the scratch exists
+
+    def broken(*args):
+        raise RuntimeError("interrupted")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(inverted._Partial, "release", broken)  # leaves partial scores behind
+        with pytest.raises(RuntimeError):
+            inverted.query(terms, matrix, matrix[40], 9)
+    assert inverted._local.acc.any()
+    _same(inverted.query(terms, matrix, matrix[5], 9), want)
+
+
 def test_rows_past_the_index_are_scored_and_compete() -> None:
     rng = np.random.default_rng(5)
     matrix = _random_matrix(rng, 500, 300)

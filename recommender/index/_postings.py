@@ -12,14 +12,27 @@ import numpy as np
 from recommender.index._kernels import _serial
 
 
-def _accumulate(indptr: np.ndarray, rows: np.ndarray, values: np.ndarray,
-                terms: np.ndarray, weights: np.ndarray, acc: np.ndarray) -> None:
-    """Add ``weights[t] x`` term ``terms[t]``'s postings into ``acc`` (float64, per row)."""
+def _accumulate_touched(indptr: np.ndarray, rows: np.ndarray, values: np.ndarray,
+                        terms: np.ndarray, weights: np.ndarray, acc: np.ndarray,
+                        touched: np.ndarray, n: int) -> int:
+    """Add ``weights[t] x`` term ``terms[t]``'s postings into ``acc`` (float64, per row),
+    appending to ``touched[n:]`` each row whose ``acc`` leaves 0; returns the new count, or
+    -1 once ``touched`` is full or ``n`` is -1 (not tracked: only a negative weight could
+    make a row leave 0 twice). Weights and values are positive: a row is appended once."""
     for t in range(len(terms)):
         j = terms[t]
         w = weights[t]
         for p in range(indptr[j], indptr[j + 1]):
-            acc[rows[p]] += w * values[p]
+            r = rows[p]
+            v = w * values[p]
+            if n >= 0 and acc[r] == 0.0 and v > 0.0:
+                if n == len(touched):
+                    n = -1
+                else:
+                    touched[n] = r
+                    n += 1
+            acc[r] += v
+    return n
 
 
 def _sift_down(heap: np.ndarray, k: int, v: float) -> None:
@@ -60,6 +73,30 @@ def _kth_partial(acc: np.ndarray, allowed: np.ndarray, k: int, heap: np.ndarray)
     return heap[0]
 
 
+def _kth_touched(acc: np.ndarray, allowed: np.ndarray, touched: np.ndarray, k: int,
+                 heap: np.ndarray) -> float:
+    """``_kth_partial`` over the rows in ``touched`` only (every row whose ``acc`` is not 0):
+    the same value, read from the rows a query reached rather than from every row."""
+    size, i, n = 0, 0, len(touched)
+    while i < n and size < k:
+        r = touched[i]
+        v = acc[r]
+        if v > 0.0 and allowed[r]:
+            heap[size] = v
+            size += 1
+        i += 1
+    if size < k:
+        return 0.0
+    heap[:k].sort()
+    while i < n:
+        r = touched[i]
+        v = acc[r]
+        if v > heap[0] and allowed[r]:
+            _sift_down(heap, k, v)
+        i += 1
+    return heap[0]
+
+
 def _exact_scores(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,
                   rows: np.ndarray, query: np.ndarray, bits: np.ndarray,
                   out: np.ndarray) -> None:
@@ -79,6 +116,7 @@ def _exact_scores(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,
 
 
 _sift_down = _serial(_sift_down)
-accumulate = _serial(_accumulate)
+accumulate_touched = _serial(_accumulate_touched)
 kth_partial = _serial(_kth_partial)
+kth_touched = _serial(_kth_touched)
 exact_scores = _serial(_exact_scores)

@@ -17,6 +17,11 @@ construction. Re-scoring uses the full product's own
 arithmetic on those rows (``_postings.exact_scores``), so scores are bit for bit the full
 product's and ties break on the lower row as there.
 
+The partial scores live in a per-thread array of every row, and the rows a query touches
+are listed as they are reached: while they are few (a text of rarer terms), the k-th score,
+the rows above a floor and the reset read only those, so the search's cost follows the
+postings it reads rather than the number of articles.
+
 Rows past ``TermIndex.rows`` (a delta's appended rows, artefact/layered.py) are not in the
 postings: they are scored exactly, every one, and compete like any re-scored row.
 """
@@ -38,6 +43,9 @@ FIRST_BUDGET = 0.5
 SLACK = 1e-4
 # Re-scoring a row costs about this many postings per stored weight of the row.
 ROW_COST = 0.5
+# Up to this share of the rows touched, passes over the partial scores read the touched
+# rows only; above it, reading every row in order is cheaper than gathering those.
+TOUCHED_SHARE = 0.25
 
 
 @dataclass(frozen=True)
@@ -102,41 +110,77 @@ class _Query:
 
 class _Partial:
     """Partial scores of every indexed row through the essential terms, grown a term at a
-    time (float64; rows no essential term touched stay 0)."""
+    time (float64; rows no essential term touched stay 0), and the rows touched so far:
+    while they are few, the k-th score, the rows above a floor and the reset read only
+    those, so a query's cost follows its postings rather than the number of articles."""
 
     def __init__(self, index: TermIndex, allowed: np.ndarray):
         self.index, self.allowed = index, allowed
-        self.acc = _scratch(index.rows)
+        self.acc, self.touched = _scratch(index.rows)
+        self.n_touched = 0  # -1: not tracked (see _postings.accumulate_touched)
         self.postings = 0  # accumulated so far
         self.arrays = (_plain(index.indptr), _plain(index.row_ids), _plain(index.values))
 
     def add(self, terms: np.ndarray, weights: np.ndarray) -> None:
-        _kernels().accumulate(*self.arrays, terms.astype(np.int64),
-                             weights.astype(np.float64), self.acc)
+        self.n_touched = int(_kernels().accumulate_touched(
+            *self.arrays, terms.astype(np.int64), weights.astype(np.float64), self.acc,
+            self.touched, self.n_touched))
         self.postings += int(self.index.df_of(terms).sum())
 
+    def _few(self) -> bool:
+        return 0 <= self.n_touched <= TOUCHED_SHARE * self.index.rows
+
     def kth(self, k: int) -> float:
-        return float(_kernels().kth_partial(self.acc, self.allowed[:self.index.rows], k,
-                                           np.empty(k, dtype=np.float64)))
+        heap = np.empty(k, dtype=np.float64)
+        allowed = self.allowed[:self.index.rows]
+        if self._few():
+            return float(_kernels().kth_touched(self.acc, allowed,
+                                                self.touched[:self.n_touched], k, heap))
+        return float(_kernels().kth_partial(self.acc, allowed, k, heap))
 
     def at_least(self, floor: float) -> np.ndarray:
         """Allowed rows (ascending) with a positive partial score of at least ``floor``."""
-        rows = np.flatnonzero(self.acc >= floor) if floor > 0.0 else np.flatnonzero(self.acc)
+        if self._few():
+            rows = self.touched[:self.n_touched]
+            rows = np.sort(rows[self.acc[rows] >= floor]) if floor > 0.0 else np.sort(rows)
+        else:
+            rows = (np.flatnonzero(self.acc >= floor) if floor > 0.0
+                    else np.flatnonzero(self.acc))
         return rows[self.allowed[rows]]
+
+    def release(self) -> None:
+        """Leave this thread's scratch zeroed for its next query."""
+        if self._few():
+            self.acc[self.touched[:self.n_touched]] = 0.0
+        else:
+            self.acc.fill(0.0)
+        _local.acc_clean = True
 
 
 _local = threading.local()
 
 
-def _scratch(n: int) -> np.ndarray:
-    """A zeroed float64 array of ``n``, reused by this thread's queries: a fresh one would
-    be mapped and page-faulted anew for every request."""
+def _scratch(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """This thread's per-row arrays of ``n``, reused by its queries (fresh ones would be
+    mapped and page-faulted anew for every request): the partial scores, zero (each query
+    zeroes the rows it touched when it ends), and room for the touched rows' numbers."""
     acc = getattr(_local, "acc", None)
     if acc is None or len(acc) != n:
         acc = _local.acc = np.zeros(n, dtype=np.float64)
-    else:
+        _local.touched = np.empty(n, dtype=np.int64)
+    elif not getattr(_local, "acc_clean", True):  # a query that failed before its release
         acc.fill(0.0)
-    return acc
+    _local.acc_clean = False
+    return acc, _local.touched
+
+
+def _everyone(n: int) -> np.ndarray:
+    """An all-true mask of ``n`` rows, this thread's, kept read-only between queries."""
+    mask = getattr(_local, "everyone", None)
+    if mask is None or len(mask) != n:
+        mask = _local.everyone = np.ones(n, dtype=bool)
+        mask.flags.writeable = False
+    return mask
 
 
 def _add(partial: _Partial, q: _Query, terms: np.ndarray) -> None:
@@ -215,7 +259,7 @@ def _search(index: TermIndex, matrix: sp.csr_matrix, q: _Query, k: int,
             allowed: np.ndarray | None, extra: sp.csr_matrix | None
             ) -> tuple[np.ndarray, np.ndarray]:
     n_total = matrix.shape[0] + (extra.shape[0] if extra is not None else 0)
-    mask = (np.ones(n_total, dtype=bool) if allowed is None
+    mask = (_everyone(n_total) if allowed is None
             else _plain(np.asarray(allowed, dtype=bool)))
     tail = np.arange(index.rows, n_total)
     tail = tail[mask[tail]]
@@ -230,6 +274,17 @@ def _search(index: TermIndex, matrix: sp.csr_matrix, q: _Query, k: int,
     postings = np.cumsum(df[order])
     split = max(1, int(np.searchsorted(postings, FIRST_BUDGET * index.rows, side="right")))
     partial = _Partial(index, mask)
+    try:
+        return _grow(partial, index, matrix, q, k, order, postings, split, n_total, tail,
+                     tail_scores)
+    finally:
+        partial.release()
+
+
+def _grow(partial: _Partial, index: TermIndex, matrix: sp.csr_matrix, q: _Query, k: int,
+          order: np.ndarray, postings: np.ndarray, split: int, n_total: int,
+          tail: np.ndarray, tail_scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Essential terms are added (rarest first) until the bound proves the list exact."""
     _add(partial, q, order[:split])
     row_cost = ROW_COST * matrix.nnz / max(1, n_total)  # reading a row to re-score it
     while True:

@@ -46,9 +46,11 @@ class Counted:
 
 
 class Part(NamedTuple):
-    """One part's count: its terms in the order first seen, and its rows in local numbers."""
+    """One part's count: its terms in the order first seen (as a list from a counting
+    process; as the dict term -> local number counting built, in the trainer, so merging
+    need not build it again), and its rows in local numbers."""
 
-    terms: list[str]
+    terms: list[str] | dict[str, int]
     columns: np.ndarray  # int64, local term numbers
     counts: np.ndarray  # intc
     indptr: np.ndarray  # int64, from 0
@@ -69,7 +71,8 @@ def count_part(docs: Sequence[Any], analyze: Analyzer,
         indptr.append(len(columns))
         if report is not None and done % 256 == 0:
             report(done)
-    return Part(list(vocabulary), np.asarray(columns, dtype=np.int64),
+    vocabulary.default_factory = None  # a plain mapping from here on: unknown terms raise
+    return Part(vocabulary, np.asarray(columns, dtype=np.int64),
                 np.asarray(counts, dtype=np.intc), np.asarray(indptr, dtype=np.int64))
 
 
@@ -122,7 +125,7 @@ def _start(part: Sequence[Any], analyze: Analyzer) -> _Child:
 def _count_in_child(conn: Any, part: Sequence[Any], analyze: Analyzer) -> None:
     try:
         got = count_part(part, analyze)
-        conn.send(got.terms)
+        conn.send(list(got.terms))  # a list pickles and loads faster than the dict
         for array in (got.columns, got.counts, got.indptr):
             conn.send(array)
     except BaseException:  # noqa: BLE001 - the parent counts the part itself
@@ -145,7 +148,8 @@ def _receive(child: _Child, part: Sequence[Any], analyze: Analyzer) -> Part:
 
 def _merge(parts: list[Part]) -> tuple[dict[str, int], np.ndarray, np.ndarray, np.ndarray]:
     first = parts[0]
-    vocabulary = dict(zip(first.terms, range(len(first.terms)), strict=True))
+    vocabulary = first.terms if isinstance(first.terms, dict) else \
+        dict(zip(first.terms, range(len(first.terms)), strict=True))
     columns, counts = [first.columns], [first.counts]
     indptrs = [first.indptr]
     offset = int(first.indptr[-1])
