@@ -3,6 +3,7 @@ the manifest against the schema and refuses a format version it does not read.""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -57,6 +58,36 @@ def test_writer_writes_the_declared_files_and_dtypes(tmp_path: Path) -> None:
     assert np.load(path / fmt.NEIGHBORS).dtype == np.int32
     assert np.load(path / fmt.IDF).dtype == np.float32
     assert np.load(path / fmt.MATRIX_DATA).dtype == np.float32
+
+
+@pytest.mark.parametrize("affinity", [None, np.ones((3, 2), dtype=np.float32)])
+def test_files_are_written_one_at_a_time_and_counted_before(tmp_path: Path,
+                                                           affinity) -> None:
+    """The writer asks for each file's content only after writing the one before (a large
+    model's files are not all held at once), and its progress knows the total up front."""
+    arrays = dataclasses.replace(_arrays(), affinity=affinity)
+    written: list[str] = []
+    made: list[str] = []
+
+    class Watched(fmt.ModelArrays):
+        def files(self):
+            for name, content in super().files():
+                assert len(written) == len(made)  # the one before is on disk
+                made.append(name)
+                yield name, content
+
+    watched = Watched(**arrays.__dict__)
+    calls: list[tuple[int, int]] = []
+
+    def tick(done: int, total: int) -> None:
+        written.append(made[-1])
+        calls.append((done, total))
+
+    path = write_model(ModelStore(tmp_path), watched, _manifest(), progress=tick)
+    manifest = json.loads((path / fmt.MANIFEST).read_text())
+    assert made == written == list(manifest["files"])
+    assert calls == [(i, len(made)) for i in range(1, len(made) + 1)]
+    assert watched.file_count() == len(made)
 
 
 def test_writer_refuses_an_incomplete_manifest_and_leaves_nothing(tmp_path: Path) -> None:

@@ -239,11 +239,18 @@ def validate_manifest(manifest: Any, where: str) -> dict[str, Any]:
 
 # -- what training hands the writer ---------------------------------------------------------
 def encode_articles(articles: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
-    """JSON documents as one byte array and row offsets (``ARTICLES``, ``ARTICLE_OFFSETS``)."""
-    parts = [orjson.dumps(a) for a in articles]
-    offsets = np.zeros(len(parts) + 1, dtype=np.int64)
-    np.cumsum([len(p) for p in parts], out=offsets[1:])
-    return np.frombuffer(b"".join(parts), dtype=np.uint8), offsets
+    """JSON documents as one byte array and row offsets (``ARTICLES``, ``ARTICLE_OFFSETS``).
+
+    Appended to one buffer as they are encoded: orjson's result keeps its working buffer's
+    size (about 8 KB), so a list of 100,000 of them held some 800 MB for 86 MB of JSON, the
+    peak of a whole training run."""
+    buf = bytearray()
+    offsets = np.zeros(len(articles) + 1, dtype=np.int64)
+    dumps = orjson.dumps
+    for row, article in enumerate(articles, start=1):
+        buf += dumps(article)
+        offsets[row] = len(buf)
+    return np.frombuffer(buf, dtype=np.uint8), offsets
 
 
 @dataclass(frozen=True)
@@ -260,10 +267,15 @@ class ModelArrays:
     affinity: np.ndarray | None = None
 
     def files(self) -> Iterator[tuple[str, np.ndarray | list[str] | dict[str, Any]]]:
-        """(file name, content) in writing order, arrays cast to the format's dtypes."""
+        """(file name, content) in writing order, arrays cast to the format's dtypes; each
+        built when asked for, and not held once the next is (``write_model`` writes them
+        one by one: a large model's files do not all fit in memory beside the corpus)."""
         blob, offsets = encode_articles(self.articles)
+        yield ARTICLES, np.asarray(blob).astype(DTYPES[ARTICLES], copy=False)
+        yield ARTICLE_OFFSETS, np.asarray(offsets).astype(DTYPES[ARTICLE_OFFSETS], copy=False)
+        del blob, offsets
         arrays: dict[str, np.ndarray | None] = {
-            ARTICLES: blob, ARTICLE_OFFSETS: offsets, PUBLISHED: self.published,
+            PUBLISHED: self.published,
             IDF: self.idf, MATRIX_DATA: self.matrix.data, MATRIX_INDICES: self.matrix.indices,
             MATRIX_INDPTR: self.matrix.indptr, NEIGHBORS: self.neighbors, SCORES: self.scores,
             AFFINITY: self.affinity,
@@ -276,14 +288,21 @@ class ModelArrays:
         yield from col.encode_columns(self.articles, self.published).items()
         yield from self.unseen_text_files()
 
+    def file_count(self) -> int:
+        """How many files ``files`` yields, without building any of them."""
+        return (len(FULL_FILES) + (self.affinity is not None) + len(COLUMN_FILES)
+                + len(VOCABULARY_FILES) + len(POSTINGS_FILES))
+
     def unseen_text_files(self) -> Iterator[tuple[str, np.ndarray]]:
         """The vocabulary's lookup arrays and the matrix by term, as workers map them."""
         vocab = (self.vocabulary if isinstance(self.vocabulary, Vocabulary)
                  else Vocabulary.from_terms(self.vocabulary))
+        for name, array in zip(VOCABULARY_FILES, vocab.arrays(), strict=True):
+            yield name, np.asarray(array).astype(DTYPES[name], copy=False)
+        del vocab
         terms = TermIndex.of(self.matrix)
-        for name, array in (*zip(VOCABULARY_FILES, vocab.arrays(), strict=True),
-                            *zip(POSTINGS_FILES, (terms.indptr, terms.row_ids, terms.values,
-                                                  terms.col_max), strict=True)):
+        for name, array in zip(POSTINGS_FILES, (terms.indptr, terms.row_ids, terms.values,
+                                                terms.col_max), strict=True):
             yield name, np.asarray(array).astype(DTYPES[name], copy=False)
 
     def counts(self) -> dict[str, Any]:

@@ -118,16 +118,19 @@ def write_model(
     writer adds the format, the version id, the counts and every file's sha256. Raises
     ModelStoreError (or OSError) with nothing left behind.
     """
-    files = list(arrays.files())  # before the temporary directory exists: nothing to undo
+    total = arrays.file_count()
     writer = store.writer()
     try:
-        for done, (name, content) in enumerate(files, start=1):
+        # One file built, written and dropped at a time: built all at once, the articles'
+        # bytes, the columns and the matrix by term were the peak of a whole training run.
+        for done, (name, content) in enumerate(arrays.files(), start=1):
             if isinstance(content, np.ndarray):
                 writer.write_array(name, content)
             else:
                 writer.write_json(name, content)
+            del content
             if progress:
-                progress(done, len(files))
+                progress(done, total)
         return writer.commit({**manifest, **arrays.counts()})
     except BaseException:
         writer.abort()

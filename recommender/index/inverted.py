@@ -69,7 +69,7 @@ class TermIndex:
         nonempty = np.flatnonzero(df)
         if len(nonempty):
             col_max[nonempty] = np.maximum.reduceat(csc.data, indptr[nonempty])
-        return cls(indptr, csc.indices.astype(np.int32), csc.data, col_max,
+        return cls(indptr, csc.indices.astype(np.int32, copy=False), csc.data, col_max,
                    int(matrix.shape[0]))
 
     @property
