@@ -51,35 +51,16 @@ def _sift_down(heap: np.ndarray, k: int, v: float) -> None:
     heap[i] = v
 
 
-def _kth_partial(acc: np.ndarray, allowed: np.ndarray, k: int, heap: np.ndarray) -> float:
-    """The k-th largest positive ``acc`` of an allowed row (0 when fewer than k), through a
-    min-heap of the k largest seen (``heap``: k floats of scratch). Once the heap is full
-    the loop's one test, ``v > heap[0]``, is almost always false: cheap to predict."""
-    size, r, n = 0, 0, len(acc)
-    while r < n and size < k:
-        v = acc[r]
-        if v > 0.0 and allowed[r]:
-            heap[size] = v
-            size += 1
-        r += 1
-    if size < k:
-        return 0.0
-    heap[:k].sort()  # a sorted array is a min-heap
-    while r < n:
-        v = acc[r]
-        if v > heap[0] and allowed[r]:
-            _sift_down(heap, k, v)
-        r += 1
-    return heap[0]
-
-
-def _kth_touched(acc: np.ndarray, allowed: np.ndarray, touched: np.ndarray, k: int,
+def _kth_partial(acc: np.ndarray, allowed: np.ndarray, rows: np.ndarray, every: bool, k: int,
                  heap: np.ndarray) -> float:
-    """``_kth_partial`` over the rows in ``touched`` only (every row whose ``acc`` is not 0):
-    the same value, read from the rows a query reached rather than from every row."""
-    size, i, n = 0, 0, len(touched)
+    """The k-th largest positive ``acc`` of an allowed row (0 when fewer than k), read from
+    every row (``every``) or only from ``rows`` (the touched ones: every row whose ``acc``
+    is not 0, so the same value), through a min-heap of the k largest seen (``heap``: k
+    floats of scratch). Once the heap is full the loop's one test, ``v > heap[0]``, is
+    almost always false: cheap to predict."""
+    size, i, n = 0, 0, len(acc) if every else len(rows)
     while i < n and size < k:
-        r = touched[i]
+        r = i if every else rows[i]
         v = acc[r]
         if v > 0.0 and allowed[r]:
             heap[size] = v
@@ -87,9 +68,9 @@ def _kth_touched(acc: np.ndarray, allowed: np.ndarray, touched: np.ndarray, k: i
         i += 1
     if size < k:
         return 0.0
-    heap[:k].sort()
+    heap[:k].sort()  # a sorted array is a min-heap
     while i < n:
-        r = touched[i]
+        r = i if every else rows[i]
         v = acc[r]
         if v > heap[0] and allowed[r]:
             _sift_down(heap, k, v)
@@ -118,5 +99,4 @@ def _exact_scores(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,
 _sift_down = _serial(_sift_down)
 accumulate_touched = _serial(_accumulate_touched)
 kth_partial = _serial(_kth_partial)
-kth_touched = _serial(_kth_touched)
 exact_scores = _serial(_exact_scores)

@@ -131,12 +131,10 @@ class _Partial:
         return 0 <= self.n_touched <= TOUCHED_SHARE * self.index.rows
 
     def kth(self, k: int) -> float:
-        heap = np.empty(k, dtype=np.float64)
-        allowed = self.allowed[:self.index.rows]
-        if self._few():
-            return float(_kernels().kth_touched(self.acc, allowed,
-                                                self.touched[:self.n_touched], k, heap))
-        return float(_kernels().kth_partial(self.acc, allowed, k, heap))
+        few = self._few()
+        return float(_kernels().kth_partial(
+            self.acc, self.allowed[:self.index.rows], self.touched[:max(0, self.n_touched)],
+            not few, k, np.empty(k, dtype=np.float64)))
 
     def at_least(self, floor: float) -> np.ndarray:
         """Allowed rows (ascending) with a positive partial score of at least ``floor``."""
