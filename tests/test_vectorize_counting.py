@@ -4,6 +4,7 @@ vocabulary, columns and counts exactly, and survives a part whose process fails.
 from __future__ import annotations
 
 import random
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -44,6 +45,32 @@ def test_parts_merge_into_the_sequential_count(monkeypatch, workers):
     for a, b in zip(got[1:], want[1:], strict=True):
         assert np.array_equal(a, b)
     assert seen[-1] == (900, 900) and all(d <= t for d, t in seen)
+
+
+def plain_count(items):
+    """The counting pass written out plainly: scikit-learn's loop, one list per array."""
+    vocabulary: dict[str, int] = {}
+    columns, counts, indptr = [], [], [0]
+    for doc in items:
+        for term, n in Counter(analyze(doc)).items():
+            columns.append(vocabulary.setdefault(term, len(vocabulary)))
+            counts.append(n)
+        indptr.append(len(columns))
+    return vocabulary, columns, counts, indptr
+
+
+@pytest.mark.parametrize(("chunk", "workers"), [(5, 1), (64, 1), (5, 2), (1 << 20, 2)])
+def test_counts_moved_to_arrays_in_chunks_are_the_plain_count(monkeypatch, chunk, workers):
+    """Entries move from lists to arrays every ``LIST_CHUNK``; a chunk boundary falls inside
+    documents and parts, and the count is the plain loop's all the same."""
+    items = docs(500, seed=chunk + workers)
+    monkeypatch.setattr(counting, "LIST_CHUNK", chunk)
+    monkeypatch.setattr(counting, "workers_for", lambda n: workers)
+    got = count(items, analyze)
+    want = plain_count(items)
+    assert dict(got[0]) == want[0] and list(got[0]) == list(want[0])
+    for a, b in zip(got[1:], want[1:], strict=True):
+        assert a.tolist() == b
 
 
 def test_a_failed_part_is_counted_in_the_parent(monkeypatch):

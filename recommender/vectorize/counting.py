@@ -27,6 +27,9 @@ import numpy as np
 
 MIN_PARALLEL = 20_000  # documents; below, forking and merging cost about what they save
 MAX_WORKERS = 4  # the merge and the copies back grow with the parts; more gains little
+# Entries a part holds as Python lists (8 bytes each, and a copy to convert) before moving
+# them to compact arrays: the lists of a whole part were a large share of training's peak.
+LIST_CHUNK = 1 << 20
 
 Analyzer = Callable[[Any], list[str]]
 Progress = Callable[[int, int], None]
@@ -51,7 +54,7 @@ class Part(NamedTuple):
     need not build it again), and its rows in local numbers."""
 
     terms: list[str] | dict[str, int]
-    columns: np.ndarray  # int64, local term numbers
+    columns: np.ndarray  # int32 (int64 past 2**31 terms), local term numbers
     counts: np.ndarray  # intc
     indptr: np.ndarray  # int64, from 0
 
@@ -62,18 +65,35 @@ def count_part(docs: Sequence[Any], analyze: Analyzer,
     vocabulary.default_factory = vocabulary.__len__
     columns: list[int] = []
     counts: list[int] = []
+    held: tuple[list[np.ndarray], list[np.ndarray]] = ([], [])  # the lists moved to arrays
     indptr = [0]
     for done, doc in enumerate(docs, start=1):
         counter = Counter(analyze(doc))  # terms in order of first appearance
         # Looking terms up in that order numbers new ones as scikit-learn's loop does.
         columns.extend(map(vocabulary.__getitem__, counter))
         counts.extend(counter.values())
-        indptr.append(len(columns))
+        indptr.append(indptr[-1] + len(counter))
+        if len(columns) >= LIST_CHUNK:
+            _hold(held, columns, counts, len(vocabulary))
         if report is not None and done % 256 == 0:
             report(done)
+    _hold(held, columns, counts, len(vocabulary))
     vocabulary.default_factory = None  # a plain mapping from here on: unknown terms raise
-    return Part(vocabulary, np.asarray(columns, dtype=np.int64),
-                np.asarray(counts, dtype=np.intc), np.asarray(indptr, dtype=np.int64))
+    return Part(vocabulary, np.concatenate(held[0]), np.concatenate(held[1]),
+                np.asarray(indptr, dtype=np.int64))
+
+
+def _index_dtype(n_terms: int) -> type:
+    return np.int32 if n_terms <= np.iinfo(np.int32).max else np.int64
+
+
+def _hold(held: tuple[list[np.ndarray], list[np.ndarray]], columns: list[int],
+          counts: list[int], n_terms: int) -> None:
+    """Move the lists' entries to arrays (in order) and empty the lists."""
+    held[0].append(np.array(columns, dtype=_index_dtype(n_terms)))
+    held[1].append(np.array(counts, dtype=np.intc))
+    columns.clear()
+    counts.clear()
 
 
 def workers_for(n_docs: int) -> int:
@@ -150,7 +170,9 @@ def _merge(parts: list[Part]) -> tuple[dict[str, int], np.ndarray, np.ndarray, n
     first = parts[0]
     vocabulary = first.terms if isinstance(first.terms, dict) else \
         dict(zip(first.terms, range(len(first.terms)), strict=True))
-    columns, counts = [first.columns], [first.counts]
+    dtype = _index_dtype(sum(len(p.terms) for p in parts))  # at most that many terms
+    columns: list[np.ndarray] = [first.columns.astype(dtype, copy=False)]
+    counts = [first.counts]
     indptrs = [first.indptr]
     offset = int(first.indptr[-1])
     for part in parts[1:]:
@@ -161,7 +183,7 @@ def _merge(parts: list[Part]) -> tuple[dict[str, int], np.ndarray, np.ndarray, n
         remap[new] = np.arange(len(vocabulary), len(vocabulary) + int(new.sum()))
         vocabulary.update(zip(itertools.compress(part.terms, new.tolist()),
                               remap[new].tolist(), strict=True))
-        columns.append(remap[part.columns])
+        columns.append(remap.astype(dtype, copy=False)[part.columns])
         counts.append(part.counts)
         indptrs.append(part.indptr[1:] + offset)
         offset += int(part.indptr[-1])
