@@ -57,6 +57,31 @@ def test_scores_are_exact_cosines_best_first(synthetic):
     assert not (got == np.arange(synthetic.shape[0])[:, None]).any()  # never itself
 
 
+def test_each_neighbour_is_listed_once_and_only_where_allowed(synthetic):
+    # The search tells a newly touched row by its zero sum, without a branch: a row reached
+    # through many rare terms must still be one candidate, with its whole sum.
+    n = synthetic.shape[0]
+    mask = np.random.default_rng(5).random(n) < 0.8
+    got, sc = pruned.build_candidates(synthetic, 30, candidates_mask=mask, df_cut=20,
+                                      n_candidates=60)
+    assert (got >= 0).sum() > n * 20  # lists mostly full: the checks have content
+    for i, row in enumerate(got):
+        listed = row[row >= 0]
+        assert len(set(listed.tolist())) == len(listed), i
+        assert mask[listed].all()
+    rows = np.repeat(np.arange(n), 30)
+    valid = got.ravel() >= 0
+    direct = np.asarray(synthetic[rows[valid]].multiply(synthetic[got.ravel()[valid]])
+                        .sum(axis=1)).ravel()
+    assert np.allclose(sc.ravel()[valid], direct, atol=1e-5)
+
+
+def test_negative_weights_are_refused():
+    X = sp.csr_matrix(np.array([[0.6, -0.8], [0.6, 0.8]], dtype=np.float32))
+    with pytest.raises(ValueError, match="non-negative"):
+        pruned.PrunedParts.of(X, None)
+
+
 def test_candidates_mask_and_short_rows():
     X = sp.csr_matrix(np.array([
         [1, 1, 0, 0, 1], [1, 1, 0, 0, 1], [1, 0, 1, 0, 1], [0, 0, 0, 1, 1], [1, 1, 0, 0, 1],

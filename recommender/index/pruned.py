@@ -112,8 +112,12 @@ class PrunedParts:
 
 
 def _kernel_csr(m: sp.spmatrix) -> sp.csr_matrix:
-    """CSR with the index types the compiled search is compiled for (one signature)."""
+    """CSR with the index types the compiled search is compiled for (one signature), and
+    only positive entries: the search tells a touched row by its non-zero sum."""
     out = sp.csr_matrix(m, dtype=np.float32)
+    out.eliminate_zeros()
+    if out.nnz and out.data.min() < 0:
+        raise ValueError("the pruned search needs non-negative weights (TF-IDF)")
     out.sort_indices()
     out.indptr = out.indptr.astype(np.int64)
     out.indices = out.indices.astype(np.int32)
