@@ -35,6 +35,11 @@ def _config(tmp_path: Path, text: str) -> Path:
      "[vectorizer] field_weights: unknown field 'titel' (known: body, section, tags, teaser, "
      "title)"),
     ("[index]\ntop_k = 0\n", "[index] top_k must be an integer from 1 to 1000"),
+    ("[index]\npruned_budget = 10\n", "[index] pruned_budget must be a number from 1000 to "
+     "1e9 (multiply-adds per article), got 10"),
+    ("[index]\npruned_candidates = 20\n", "[index] pruned_candidates must be an integer from "
+     "top_k (50) to 100000, got 20"),
+    ('[index]\npruned_candidates = "many"\n', "[index] pruned_candidates must be an integer"),
     ("[service]\nMAX_LIMT = 5\n", "[service] has unknown setting 'MAX_LIMT'"),
     ("[service]\nmax_limit = \"abc\"\n", "[service] max_limit: must be a whole number, got 'abc'"),
     ("[policies.default]\nmin_scor = 0.1\n", "[policies.default] has unknown key 'min_scor'"),
@@ -75,6 +80,25 @@ def test_a_full_config_of_every_layer_is_accepted(tmp_path: Path) -> None:
               "retrain": {"k": 3, "gates": {"min_coverage": 0.1}}}
     result = train(TINY, tmp_path, config, config_name="site.toml")
     assert ModelStore(tmp_path).published() == result.version
+
+
+def test_pruned_search_settings_reach_the_search(tmp_path: Path, monkeypatch) -> None:
+    import recommender.build.train as train_module
+
+    seen: dict = {}
+    real = train_module.build_candidates
+
+    def spy(*args, **kwargs):
+        seen.update(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(train_module, "build_candidates", spy)
+    train(TINY, tmp_path / "a", {"index": {"top_k": 5, "pruned_budget": 90000,
+                                           "pruned_candidates": 800}})
+    assert seen["budget"] == 90000.0 and seen["n_candidates"] == 800
+    seen.clear()
+    train(TINY, tmp_path / "b", {"index": {"top_k": 5}})
+    assert (seen["budget"], seen["n_candidates"]) == (45000.0, 400)  # the defaults
 
 
 def test_library_errors_without_a_file_name_say_config(tmp_path: Path) -> None:

@@ -73,6 +73,14 @@ def test_every_setting_is_in_the_readme_with_its_default():
             assert str(setting.default) in row[2], (setting.name, setting.default, row)
 
 
+def test_every_index_key_is_in_the_readme_config_example():
+    from recommender.build.config import INDEX_KEYS
+
+    block = _readme().split("\n[index]\n", 1)[1].split("```", 1)[0]
+    for key in INDEX_KEYS:
+        assert re.search(rf"^{key} = ", block, re.M), f"[index] {key} is not in the README"
+
+
 @pytest.mark.parametrize("path", [p for p, _ in _commands()], ids=" ".join)
 def test_help_shows_every_env_var_and_the_readme_lists_it(path):
     shown = set(ENV_RE.findall(_help(path)))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from recommender.index import DEFAULT_METHOD, METHODS
+from recommender.index import DEFAULT_METHOD, METHODS, PRUNED_BUDGET, PRUNED_CANDIDATES
 from recommender.policy import PolicyError, load_policies
 from recommender.settings import BY_NAME as SERVICE_SETTINGS
 from recommender.vectorize import ArticleVectorizer, VectorizerError
@@ -27,7 +27,7 @@ KNOWN_TABLES = {
 VECTORIZER_KEYS = ("field_weights", "sublinear_tf", "stop_words", "ngram_range", "min_df",
                    "max_df", "max_features", "strip_accents", "languages")
 INDEX_KEYS = ("top_k", "max_block_cells", "neighbourhood", "neighbourhood_weight",
-              "hub_penalty", "method")
+              "hub_penalty", "method", "pruned_budget", "pruned_candidates")
 RETRAIN_KEYS = ("labels_from", "pairs", "k", "policy", "min_group_size", "keep", "gates")
 
 # Every gate, its default, and what it guards against. A bound of None switches a gate off.
@@ -160,6 +160,16 @@ def index_params(config_data: Mapping[str, Any], source: str = "config") -> dict
     if method not in METHODS:
         raise ConfigError(f"{where} method must be one of {', '.join(METHODS)}, got {method!r}")
     out["method"] = method
+    budget = idx.get("pruned_budget", PRUNED_BUDGET)
+    if not _is_number(budget) or not 1000 <= budget <= 1e9:
+        raise ConfigError(f"{where} pruned_budget must be a number from 1000 to 1e9 "
+                          f"(multiply-adds per article), got {budget!r}")
+    out["pruned_budget"] = float(budget)
+    n_cand = idx.get("pruned_candidates", PRUNED_CANDIDATES)
+    if not _is_int(n_cand) or not top_k <= n_cand <= 100_000:
+        raise ConfigError(f"{where} pruned_candidates must be an integer from top_k "
+                          f"({top_k}) to 100000, got {n_cand!r}")
+    out["pruned_candidates"] = n_cand
     return out
 
 

@@ -110,6 +110,13 @@ def vectorize(corpus: Corpus, params: Mapping[str, Any],
     return vectorizer, matrix
 
 
+def _pruned_options(idx: Mapping[str, Any]) -> dict[str, Any]:
+    """``[index]``'s pruned-search settings under the names the index takes (a params
+    mapping built without them leaves the index's defaults)."""
+    names = {"pruned_budget": "budget", "pruned_candidates": "n_candidates"}
+    return {names[key]: idx[key] for key in names if key in idx}
+
+
 def candidates(matrix: sp.csr_matrix, published: np.ndarray, params: Mapping[str, Any],
                echo: Echo, scheduler: str | None = None
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
@@ -121,7 +128,8 @@ def candidates(matrix: sp.csr_matrix, published: np.ndarray, params: Mapping[str
             neighbors, scores = build_candidates(
                 matrix, idx["top_k"], method=idx.get("method", DEFAULT_METHOD),
                 scheduler=scheduler, candidates_mask=published,
-                max_block_cells=idx["max_block_cells"], progress=tick)
+                max_block_cells=idx["max_block_cells"], progress=tick,
+                **_pruned_options(idx))
     except SchedulerError as exc:
         raise TrainError(str(exc)) from None
     if not idx.get("neighbourhood", 0):

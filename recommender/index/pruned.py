@@ -19,14 +19,15 @@ import numba
 import numpy as np
 import scipy.sparse as sp
 
+from recommender.index import PRUNED_BUDGET, PRUNED_CANDIDATES
 from recommender.index._kernels import search_rows
 from recommender.index.exact import ExactTargets, exact_rows
 from recommender.index.progress import ProgressFn
 
-DEFAULT_CANDIDATES = 400
+DEFAULT_CANDIDATES = PRUNED_CANDIDATES
 DEFAULT_ALPHA = 0.2
 # Multiply-adds per row the rare terms may cost (sum of their df^2 over the row count).
-DEFAULT_BUDGET = 45_000.0
+DEFAULT_BUDGET = PRUNED_BUDGET
 BLOCK_ROWS = 4096
 
 
