@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from recommender.index.defaults import PRUNED_BUDGET, PRUNED_CANDIDATES
 from recommender.index.errors import SchedulerError
 from recommender.index.progress import ProgressFn
 
@@ -22,12 +23,6 @@ __all__ = ["DEFAULT_METHOD", "METHODS", "PRUNED_BUDGET", "PRUNED_CANDIDATES", "S
 
 METHODS = ("exact", "pruned")
 DEFAULT_METHOD = "pruned"
-# The pruned search's defaults (``pruned.py``), here so that config checks need no numba.
-# Multiply-adds per row the rare terms may cost, and candidates re-ranked per row: at 100k
-# articles recall@50 0.986; a larger corpus needs more of either for the same recall
-# (README "Scale").
-PRUNED_BUDGET = 45_000.0
-PRUNED_CANDIDATES = 400
 
 
 def build_candidates(

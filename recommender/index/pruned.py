@@ -19,8 +19,8 @@ import numba
 import numpy as np
 import scipy.sparse as sp
 
-from recommender.index import PRUNED_BUDGET, PRUNED_CANDIDATES
 from recommender.index._kernels import search_rows
+from recommender.index.defaults import PRUNED_BUDGET, PRUNED_CANDIDATES
 from recommender.index.exact import ExactTargets, exact_rows
 from recommender.index.progress import ProgressFn
 
