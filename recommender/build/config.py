@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from recommender.index import DEFAULT_METHOD, METHODS, PRUNED_BUDGET, PRUNED_CANDIDATES
+from recommender.index import DEFAULT_METHOD, METHODS
+from recommender.index.defaults import DEFAULT_BUDGET, DEFAULT_CANDIDATES
 from recommender.policy import PolicyError, load_policies
 from recommender.settings import BY_NAME as SERVICE_SETTINGS
 from recommender.vectorize import ArticleVectorizer, VectorizerError
@@ -160,12 +161,12 @@ def index_params(config_data: Mapping[str, Any], source: str = "config") -> dict
     if method not in METHODS:
         raise ConfigError(f"{where} method must be one of {', '.join(METHODS)}, got {method!r}")
     out["method"] = method
-    budget = idx.get("pruned_budget", PRUNED_BUDGET)
+    budget = idx.get("pruned_budget", DEFAULT_BUDGET)
     if not _is_number(budget) or not 1000 <= budget <= 1e9:
         raise ConfigError(f"{where} pruned_budget must be a number from 1000 to 1e9 "
                           f"(multiply-adds per article), got {budget!r}")
     out["pruned_budget"] = float(budget)
-    n_cand = idx.get("pruned_candidates", PRUNED_CANDIDATES)
+    n_cand = idx.get("pruned_candidates", DEFAULT_CANDIDATES)
     if not _is_int(n_cand) or not top_k <= n_cand <= 100_000:
         raise ConfigError(f"{where} pruned_candidates must be an integer from top_k "
                           f"({top_k}) to 100000, got {n_cand!r}")

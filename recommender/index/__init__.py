@@ -14,12 +14,10 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from recommender.index.defaults import PRUNED_BUDGET, PRUNED_CANDIDATES
 from recommender.index.errors import SchedulerError
 from recommender.index.progress import ProgressFn
 
-__all__ = ["DEFAULT_METHOD", "METHODS", "PRUNED_BUDGET", "PRUNED_CANDIDATES", "SchedulerError",
-           "build_candidates"]
+__all__ = ["DEFAULT_METHOD", "METHODS", "SchedulerError", "build_candidates"]
 
 METHODS = ("exact", "pruned")
 DEFAULT_METHOD = "pruned"

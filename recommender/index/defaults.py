@@ -6,5 +6,5 @@ at 100k articles recall@50 0.986; a larger corpus needs more of either for the s
 (README "Scale").
 """
 
-PRUNED_BUDGET = 45_000.0
-PRUNED_CANDIDATES = 400
+DEFAULT_BUDGET = 45_000.0
+DEFAULT_CANDIDATES = 400

@@ -20,14 +20,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from recommender.index._kernels import search_rows
-from recommender.index.defaults import PRUNED_BUDGET, PRUNED_CANDIDATES
+from recommender.index.defaults import DEFAULT_BUDGET, DEFAULT_CANDIDATES
 from recommender.index.exact import ExactTargets, exact_rows
 from recommender.index.progress import ProgressFn
 
-DEFAULT_CANDIDATES = PRUNED_CANDIDATES
 DEFAULT_ALPHA = 0.2
-# Multiply-adds per row the rare terms may cost (sum of their df^2 over the row count).
-DEFAULT_BUDGET = PRUNED_BUDGET
 BLOCK_ROWS = 4096
 
 
