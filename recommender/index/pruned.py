@@ -78,6 +78,8 @@ class PrunedParts:
     def of(cls, matrix: sp.csr_matrix, candidates_mask: np.ndarray | None,
            df_cut: int | None = None, budget: float = DEFAULT_BUDGET) -> PrunedParts:
         matrix = sp.csr_matrix(matrix, dtype=np.float32)
+        if matrix.nnz and matrix.data.min() < 0:
+            raise ValueError("the pruned search needs non-negative weights (TF-IDF)")
         df = np.bincount(matrix.indices, minlength=matrix.shape[1])
         cut = choose_df_cut(df, matrix.shape[0], budget) if df_cut is None else df_cut
         is_freq = df > cut
@@ -111,11 +113,10 @@ class PrunedParts:
 
 def _kernel_csr(m: sp.spmatrix) -> sp.csr_matrix:
     """CSR with the index types the compiled search is compiled for (one signature), and
-    only positive entries: the search tells a touched row by its non-zero sum."""
+    no stored zeros: the search tells a touched row by its non-zero sum (``PrunedParts.of``
+    refuses negative weights)."""
     out = sp.csr_matrix(m, dtype=np.float32)
     out.eliminate_zeros()
-    if out.nnz and out.data.min() < 0:
-        raise ValueError("the pruned search needs non-negative weights (TF-IDF)")
     out.sort_indices()
     out.indptr = out.indptr.astype(np.int64)
     out.indices = out.indices.astype(np.int32)
