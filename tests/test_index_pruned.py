@@ -76,6 +76,25 @@ def test_each_neighbour_is_listed_once_and_only_where_allowed(synthetic):
     assert np.allclose(sc.ravel()[valid], direct, atol=1e-5)
 
 
+def test_stored_zeros_touch_no_row_twice_and_the_matrix_is_left_as_it_was(synthetic):
+    # The search reads the source rows from the matrix itself: a stored zero must neither
+    # list a row twice (its products would mark rows as new again) nor change a list.
+    X = sp.csr_matrix(synthetic, dtype=np.float32, copy=True)
+    X.data[np.random.default_rng(2).random(X.nnz) < 0.05] = 0.0
+    before = (X.data.copy(), X.indices.copy(), X.indptr.copy())
+    clean = X.copy()
+    clean.eliminate_zeros()
+    cut = int(np.bincount(X.indices).max())  # every term rare: the same split either way
+    got, sc = pruned.build_candidates(X, 30, df_cut=cut, n_candidates=60)
+    want, want_sc = pruned.build_candidates(clean, 30, df_cut=cut, n_candidates=60)
+    for row in got:
+        listed = row[row >= 0]
+        assert len(set(listed.tolist())) == len(listed)
+    assert (got == want).all() and np.allclose(sc, want_sc, atol=1e-6)
+    assert all((a == b).all() for a, b in zip(before, (X.data, X.indices, X.indptr),
+                                               strict=True))
+
+
 def test_negative_weights_are_refused():
     X = sp.csr_matrix(np.array([[0.6, -0.8], [0.6, 0.8]], dtype=np.float32))
     with pytest.raises(ValueError, match="non-negative"):

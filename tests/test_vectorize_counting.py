@@ -108,3 +108,20 @@ def test_small_corpora_and_threaded_processes_count_here(monkeypatch):
     assert counting.workers_for(counting.MIN_PARALLEL - 1) == 1
     monkeypatch.setattr(counting.threading, "active_count", lambda: 3)
     assert counting.workers_for(10 * counting.MIN_PARALLEL) == 1
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_terms_the_last_part_cannot_keep_are_left_out_with_the_same_fit(monkeypatch, workers):
+    # The merge drops the last part's new terms found in fewer than min_df of its documents:
+    # the fitted vocabulary and matrix are those of the one-process fit all the same.
+    items = docs(900, seed=11)
+    monkeypatch.setattr(counting, "workers_for", lambda n: workers)
+    assert len(count(items, analyze, min_df=3)[0]) < len(count(items, analyze)[0])
+    fits = []
+    for w in (1, workers):
+        monkeypatch.setattr(counting, "workers_for", lambda n, w=w: w)
+        vec = ArticleVectorizer(min_df=3)
+        fits.append((vec.fit_transform(items), list(vec.vocabulary_), vec.idf_))
+    (a, vocab_a, idf_a), (b, vocab_b, idf_b) = fits
+    assert vocab_a == vocab_b and np.array_equal(idf_a, idf_b)
+    assert (sp.csr_matrix(a) != sp.csr_matrix(b)).nnz == 0 and a.nnz > 0

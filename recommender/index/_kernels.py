@@ -11,6 +11,14 @@ from typing import Any
 import numba as nb
 import numpy as np
 
+from recommender.index._prefetch import prefetch
+
+# Candidates whose frequent-term rows the re-rank asks for before it reaches them: 4 was
+# the fastest of 2-20 at 100k articles (1.3-1.5x the re-rank without prefetching).
+AHEAD = 4
+TERMS_AHEAD = 2  # rare terms whose postings' first lines the accumulation asks for early
+ROWS_AHEAD = 16  # touched rows whose sums and norms the gathering asks for early
+
 
 def _parallel(fn: Any) -> Any:
     """``njit(parallel=True, nogil=True)``, cached on disk where numba can write its cache.
@@ -131,7 +139,8 @@ def best_of(keys: np.ndarray, ids: np.ndarray, m: int, k: int, work: np.ndarray,
 def _accumulate(i: int, r_ptr: np.ndarray, r_ind: np.ndarray, r_dat: np.ndarray,
                 p_ptr: np.ndarray, p_ind: np.ndarray, p_dat: np.ndarray,
                 acc: np.ndarray, touched: np.ndarray) -> int:
-    """Row i's rare-term dot products into ``acc``; returns how many rows it touched.
+    """Row i's rare-term dot products into ``acc``; returns how many rows it touched. ``r_*``
+    is the whole matrix: its frequent terms' postings are empty.
 
     Every product is positive (``pruned._kernel_csr``), so a touched row's sum is never
     zero again and ``acc[y] == 0`` means "not yet touched". The loop has no branch on it:
@@ -140,9 +149,16 @@ def _accumulate(i: int, r_ptr: np.ndarray, r_ind: np.ndarray, r_dat: np.ndarray,
     longer than the rows.
     """
     m = 0
-    for a in range(r_ptr[i], r_ptr[i + 1]):
+    a_end = r_ptr[i + 1]
+    for a in range(r_ptr[i], a_end):
+        if a + TERMS_AHEAD < a_end:  # the start of a later term's postings (README "Scale")
+            q = p_ptr[r_ind[a + TERMS_AHEAD]]
+            prefetch(p_ind, q)
+            prefetch(p_dat, q)
         term = r_ind[a]
         x = r_dat[a]
+        if x == 0.0:  # a stored zero of the matrix: its products would touch rows twice
+            continue
         for b in range(p_ptr[term], p_ptr[term + 1]):
             y = p_ind[b]
             v = acc[y]
@@ -160,6 +176,10 @@ def _gather_keys(i: int, touched: np.ndarray, m: int, acc: np.ndarray, f_norm: n
     rare sums; leaves ``acc`` zero (clearing a row while its sum is in cache)."""
     kept = 0
     for t in range(m):
+        if t + ROWS_AHEAD < m:  # scattered over the rows: ask early (README "Scale")
+            z = touched[t + ROWS_AHEAD]
+            prefetch(acc, z)
+            prefetch(f_norm, z)
         y = touched[t]
         v = acc[y]
         key = v + scale * f_norm[y]
@@ -172,6 +192,38 @@ def _gather_keys(i: int, touched: np.ndarray, m: int, acc: np.ndarray, f_norm: n
     return kept
 
 
+@nb.njit(inline="always")
+def _prefetch_row(ptr: np.ndarray, ind: np.ndarray, dat: np.ndarray, y: int) -> None:
+    lo, hi = ptr[y], ptr[y + 1]
+    for q in range(lo, hi, 16):  # sixteen 4-byte entries per 64-byte cache line
+        prefetch(ind, q)
+        prefetch(dat, q)
+    prefetch(ind, hi - 1)
+    prefetch(dat, hi - 1)
+
+
+@nb.njit(inline="always")
+def _rerank(cand: np.ndarray, exact: np.ndarray, size: int, f_ptr: np.ndarray,
+            f_ind: np.ndarray, f_dat: np.ndarray, dense_f: np.ndarray) -> None:
+    """Add each candidate's frequent-term product (the source's terms in ``dense_f``) to its
+    rare sum in ``exact``. The candidates' rows are scattered over the matrix, so each row
+    is asked for ``AHEAD`` candidates early, its offsets twice as early."""
+    for c in range(min(size, 2 * AHEAD)):
+        prefetch(f_ptr, cand[c])
+    for c in range(min(size, AHEAD)):
+        _prefetch_row(f_ptr, f_ind, f_dat, cand[c])
+    for c in range(size):
+        if c + 2 * AHEAD < size:
+            prefetch(f_ptr, cand[c + 2 * AHEAD])
+        if c + AHEAD < size:
+            _prefetch_row(f_ptr, f_ind, f_dat, cand[c + AHEAD])
+        y = cand[c]
+        s = exact[c]
+        for b in range(f_ptr[y], f_ptr[y + 1]):
+            s += dense_f[f_ind[b]] * f_dat[b]
+        exact[c] = s
+
+
 @_parallel
 def search_rows(rows: np.ndarray, r_ptr: np.ndarray, r_ind: np.ndarray, r_dat: np.ndarray,
                 p_ptr: np.ndarray, p_ind: np.ndarray, p_dat: np.ndarray,
@@ -179,10 +231,11 @@ def search_rows(rows: np.ndarray, r_ptr: np.ndarray, r_ind: np.ndarray, r_dat: n
                 f_norm: np.ndarray, n_freq_terms: int,
                 n_candidates: int, k: int, alpha: np.float32, n_chunks: int,
                 out_idx: np.ndarray, out_sc: np.ndarray) -> None:
-    """Top-k for ``rows``: accumulate rare-term scores over the postings ``p_*`` (rare terms'
-    rows, allowed rows only), keep the best ``n_candidates`` by rare score plus
-    ``alpha * |f_i| |f_y|`` (the expected frequent-term part), re-score them exactly with the
-    frequent-term vectors ``f_*`` and keep the best k. Output row j belongs to ``rows[j]``.
+    """Top-k for ``rows`` of the matrix ``r_*``: accumulate rare-term scores over the postings
+    ``p_*`` (by the matrix's terms: a rare term's allowed rows; a frequent term's none),
+    keep the best ``n_candidates`` by rare score plus ``alpha * |f_i| |f_y|`` (the expected
+    frequent-term part), re-score them exactly with the frequent-term vectors ``f_*`` and
+    keep the best k. Output row j belongs to ``rows[j]``.
 
     The candidate cut is found among the keys above a guess (the previous row's cut, a
     little lower) and by a full selection only when fewer than ``n_candidates`` clear it:
@@ -226,12 +279,7 @@ def search_rows(rows: np.ndarray, r_ptr: np.ndarray, r_ind: np.ndarray, r_dat: n
             guess = np.float32(0.9) * cut if size == n_candidates else np.float32(0.0)
             for a in range(f_ptr[i], f_ptr[i + 1]):
                 dense_f[f_ind[a]] = f_dat[a]
-            for c in range(size):
-                y = cand[c]
-                s = exact[c]
-                for b in range(f_ptr[y], f_ptr[y + 1]):
-                    s += dense_f[f_ind[b]] * f_dat[b]
-                exact[c] = s
+            _rerank(cand, exact, size, f_ptr, f_ind, f_dat, dense_f)
             top = best_of(exact, cand, size, k, work, pos, best, best_sc)
             for c in range(top):
                 out_idx[j, c] = best[c]

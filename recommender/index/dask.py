@@ -1,8 +1,8 @@
 """The candidate search on a Dask cluster: row blocks scheduled across the workers.
 
-The matrix (or the pruned search's parts) is sent to every worker once; each task computes
-one block of rows with the same code, the same block boundaries and the same per-row
-arithmetic as the local build, so the lists are identical to it.
+The matrix (or the pruned search's parts, which hold it) is sent to every worker once;
+each task computes one block of rows with the same code, the same block boundaries and the
+same per-row arithmetic as the local build, so the lists are identical to it.
 """
 
 from __future__ import annotations
@@ -24,10 +24,9 @@ def _exact_block(matrix: sp.csr_matrix, mask: np.ndarray | None, start: int, sto
     return start, idx, sc
 
 
-def _pruned_block(parts: pruned.PrunedParts, matrix: sp.csr_matrix, mask: np.ndarray | None,
-                  start: int, stop: int, k: int, n_candidates: int,
-                  alpha: float) -> tuple[int, np.ndarray, np.ndarray]:
-    targets = pruned.LazyTargets(matrix, mask)
+def _pruned_block(parts: pruned.PrunedParts, mask: np.ndarray | None, start: int, stop: int,
+                  k: int, n_candidates: int, alpha: float) -> tuple[int, np.ndarray, np.ndarray]:
+    targets = pruned.LazyTargets(parts.matrix, mask)  # the parts carry the matrix
     idx, sc = pruned.pruned_rows(parts, targets, np.arange(start, stop), k, n_candidates, alpha)
     return start, idx, sc
 
@@ -78,8 +77,8 @@ def build_candidates(
     n = matrix.shape[0]
     client = connect(scheduler)
     try:
-        [matrix_f] = client.scatter([matrix], broadcast=True)
         if method == "exact":
+            [matrix_f] = client.scatter([matrix], broadcast=True)
             n_cols = n if candidates_mask is None else int(np.count_nonzero(candidates_mask))
             step = exact.block_rows(n, n_cols, max_block_cells)
             futures = [client.submit(_exact_block, matrix_f, candidates_mask, start,
@@ -92,7 +91,7 @@ def build_candidates(
             [parts_f] = client.scatter([parts], broadcast=True)
             n_cand = pruned_options.get("n_candidates", pruned.DEFAULT_CANDIDATES)
             alpha = pruned_options.get("alpha", pruned.DEFAULT_ALPHA)
-            futures = [client.submit(_pruned_block, parts_f, matrix_f, candidates_mask, start,
+            futures = [client.submit(_pruned_block, parts_f, candidates_mask, start,
                                      min(n, start + block_rows), k, n_cand, alpha, pure=False)
                        for start in range(0, n, block_rows)]
         neighbors = np.full((n, k), -1, dtype=np.int32)

@@ -66,10 +66,14 @@ def rare_share(matrix: sp.csr_matrix, budget: float = DEFAULT_BUDGET) -> float:
 
 @dataclass
 class PrunedParts:
-    """The matrix split at the df cut, as the compiled search reads it."""
+    """The matrix split at the df cut, as the compiled search reads it. The source rows are
+    the matrix's own arrays (a frequent term's postings are empty, so the search passes
+    over it): no rare-term copy of the matrix is held."""
 
-    rare: sp.csr_matrix  # rows x rare terms
-    postings: sp.csr_matrix  # rare terms x rows (only rows that may be recommended)
+    matrix: sp.csr_matrix  # float32, as given: the source rows (and the exact fallback's)
+    source_ptr: np.ndarray  # its indptr as int64, the kernel's one signature
+    source_ind: np.ndarray  # its indices as int32
+    postings: sp.csr_matrix  # every term x rows: rare terms' allowed rows; frequent: empty
     frequent: sp.csr_matrix  # rows x frequent terms
     frequent_norm: np.ndarray
     df_cut: int
@@ -83,24 +87,21 @@ class PrunedParts:
         df = np.bincount(matrix.indices, minlength=matrix.shape[1])
         cut = choose_df_cut(df, matrix.shape[0], budget) if df_cut is None else df_cut
         is_freq = df > cut
-        rare = sp.csr_matrix(matrix[:, np.flatnonzero(~is_freq)])
         frequent = sp.csr_matrix(matrix[:, np.flatnonzero(is_freq)])
-        allowed = rare
-        if candidates_mask is not None:
-            allowed = sp.csr_matrix(
-                sp.diags(np.asarray(candidates_mask, dtype=np.float32)) @ rare)
-            allowed.eliminate_zeros()
         norm = np.sqrt(np.asarray(frequent.multiply(frequent).sum(axis=1)).ravel())
-        return cls(_kernel_csr(rare), _kernel_csr(allowed.T), _kernel_csr(frequent),
+        return cls(matrix, matrix.indptr.astype(np.int64),
+                   matrix.indices.astype(np.int32, copy=False),
+                   _postings(matrix, is_freq, candidates_mask), _kernel_csr(frequent),
                    norm.astype(np.float32), int(cut))
 
     def search(self, rows: np.ndarray, k: int, n_candidates: int,
                alpha: float) -> tuple[np.ndarray, np.ndarray]:
         neighbors = np.full((len(rows), k), -1, dtype=np.int32)
         scores = np.zeros((len(rows), k), dtype=np.float32)
-        r, p, f = self.rare, self.postings, self.frequent
+        p, f = self.postings, self.frequent
         search_rows(np.ascontiguousarray(rows, dtype=np.int64),
-                    r.indptr, r.indices, r.data, p.indptr, p.indices, p.data,
+                    self.source_ptr, self.source_ind, self.matrix.data,
+                    p.indptr, p.indices, p.data,
                     f.indptr, f.indices, f.data, self.frequent_norm, f.shape[1],
                     max(n_candidates, k), k, np.float32(alpha),
                     4 * numba.get_num_threads(), neighbors, scores)
@@ -111,6 +112,22 @@ class PrunedParts:
         return neighbors, scores
 
 
+def _postings(matrix: sp.csr_matrix, is_freq: np.ndarray,
+              candidates_mask: np.ndarray | None) -> sp.csr_matrix:
+    """Term -> rows (ascending) of the rare terms, allowed rows only; frequent terms' empty."""
+    rare = matrix.copy()
+    drop = is_freq[rare.indices]
+    if candidates_mask is not None:
+        drop |= np.repeat(~np.asarray(candidates_mask, dtype=bool), np.diff(rare.indptr))
+    rare.data[drop] = 0.0
+    del drop
+    rare.eliminate_zeros()
+    by_term = rare.tocsc()  # one pass; each column's rows come out in ascending order
+    del rare
+    return _kernel_csr(sp.csr_matrix((by_term.data, by_term.indices, by_term.indptr),
+                                     shape=(matrix.shape[1], matrix.shape[0])))
+
+
 def _kernel_csr(m: sp.spmatrix) -> sp.csr_matrix:
     """CSR with the index types the compiled search is compiled for (one signature), and
     no stored zeros: the search tells a touched row by its non-zero sum (``PrunedParts.of``
@@ -119,7 +136,7 @@ def _kernel_csr(m: sp.spmatrix) -> sp.csr_matrix:
     out.eliminate_zeros()
     out.sort_indices()
     out.indptr = out.indptr.astype(np.int64)
-    out.indices = out.indices.astype(np.int32)
+    out.indices = out.indices.astype(np.int32, copy=False)
     return out
 
 
@@ -173,7 +190,7 @@ def build_candidates(
     matrix = sp.csr_matrix(matrix, dtype=np.float32)
     n = matrix.shape[0]
     parts = PrunedParts.of(matrix, candidates_mask, df_cut, budget)
-    targets = LazyTargets(matrix, candidates_mask)
+    targets = LazyTargets(parts.matrix, candidates_mask)
     neighbors = np.full((n, k), -1, dtype=np.int32)
     scores = np.zeros((n, k), dtype=np.float32)
     for start in range(0, n, block_rows):

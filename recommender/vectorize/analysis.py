@@ -22,6 +22,7 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from numbers import Integral
 from typing import Any
 
 import numpy as np
@@ -103,7 +104,10 @@ class FastTfidf(TfidfVectorizer):
             return self._count_fixed(raw_documents, analyze)
         docs = raw_documents if isinstance(raw_documents, Counted | Sequence) \
             else list(raw_documents)
-        vocabulary, columns, counts, indptr = count(docs, analyze)
+        # A whole number min_df is a count of documents the merge may apply early (a share
+        # is left to scikit-learn's pass alone); the vocabulary and matrix are the same.
+        min_df = self.min_df if isinstance(self.min_df, Integral) else 1
+        vocabulary, columns, counts, indptr = count(docs, analyze, int(min_df))
         if not vocabulary:
             raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
         return vocabulary, self._matrix(counts, columns, indptr, len(vocabulary))

@@ -105,9 +105,13 @@ def workers_for(n_docs: int) -> int:
     return max(1, min(MAX_WORKERS, cores or 1, n_docs // (MIN_PARALLEL // 2)))
 
 
-def count(docs: Sequence[Any] | Counted, analyze: Analyzer
+def count(docs: Sequence[Any] | Counted, analyze: Analyzer, min_df: int = 1
           ) -> tuple[dict[str, int], np.ndarray, np.ndarray, np.ndarray]:
-    """(vocabulary term -> column, columns, counts, indptr) of every document, in order."""
+    """(vocabulary term -> column, columns, counts, indptr) of every document, in order.
+
+    ``min_df``: the fewest documents a term must be in to be kept later (the vectorizer's
+    own cut, which this leaves to it): terms first seen in the last part and in fewer of its
+    documents cannot reach it and are left out of the merge, with their entries."""
     progress = docs.progress if isinstance(docs, Counted) else None
     items = docs.docs if isinstance(docs, Counted) else docs
     total = len(items)
@@ -125,7 +129,7 @@ def count(docs: Sequence[Any] | Counted, analyze: Analyzer
                                                                        strict=True)]
     if progress is not None:
         progress(total, total)
-    return _merge(counted)
+    return _merge(counted, min_df)
 
 
 class _Child(NamedTuple):
@@ -166,7 +170,8 @@ def _receive(child: _Child, part: Sequence[Any], analyze: Analyzer) -> Part:
     return got
 
 
-def _merge(parts: list[Part]) -> tuple[dict[str, int], np.ndarray, np.ndarray, np.ndarray]:
+def _merge(parts: list[Part], min_df: int = 1
+           ) -> tuple[dict[str, int], np.ndarray, np.ndarray, np.ndarray]:
     first = parts[0]
     vocabulary = first.terms if isinstance(first.terms, dict) else \
         dict(zip(first.terms, range(len(first.terms)), strict=True))
@@ -175,17 +180,27 @@ def _merge(parts: list[Part]) -> tuple[dict[str, int], np.ndarray, np.ndarray, n
     counts = [first.counts]
     indptrs = [first.indptr]
     offset = int(first.indptr[-1])
-    for part in parts[1:]:
+    for number, part in enumerate(parts[1:], start=2):
         # Dictionary lookups in C (map), new terms numbered in the part's order after the rest.
         remap = np.array(list(map(vocabulary.get, part.terms, itertools.repeat(-1))),
                          dtype=np.int64)
         new = remap < 0
+        part_columns, part_counts, part_indptr = part.columns, part.counts, part.indptr
+        if number == len(parts) and min_df > 1:
+            # No later part can add documents to its new terms: most are bigrams seen once,
+            # whose insertion into the dictionary was most of the merge.
+            doomed = new & (np.bincount(part_columns, minlength=len(remap)) < min_df)
+            new &= ~doomed
+            keep = ~doomed[part_columns]
+            kept_before = np.concatenate(([0], np.cumsum(keep)))
+            part_columns, part_counts = part_columns[keep], part_counts[keep]
+            part_indptr = kept_before[part_indptr]
         remap[new] = np.arange(len(vocabulary), len(vocabulary) + int(new.sum()))
         vocabulary.update(zip(itertools.compress(part.terms, new.tolist()),
                               remap[new].tolist(), strict=True))
-        columns.append(remap.astype(dtype, copy=False)[part.columns])
-        counts.append(part.counts)
-        indptrs.append(part.indptr[1:] + offset)
-        offset += int(part.indptr[-1])
+        columns.append(remap.astype(dtype, copy=False)[part_columns])
+        counts.append(part_counts)
+        indptrs.append(part_indptr[1:] + offset)
+        offset += int(part_indptr[-1])
     return (vocabulary, np.concatenate(columns), np.concatenate(counts),
             np.concatenate(indptrs))
