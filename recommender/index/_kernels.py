@@ -142,11 +142,12 @@ def _accumulate(i: int, r_ptr: np.ndarray, r_ind: np.ndarray, r_dat: np.ndarray,
     """Row i's rare-term dot products into ``acc``; returns how many rows it touched. ``r_*``
     is the whole matrix: its frequent terms' postings are empty.
 
-    Every product is positive (``pruned._kernel_csr``), so a touched row's sum is never
-    zero again and ``acc[y] == 0`` means "not yet touched". The loop has no branch on it:
-    whether a row is new is close to a coin toss at 100k articles (35k of 45k adds), and
-    the mispredicted branch cost a third of the time (README "Scale"). ``touched`` is one
-    longer than the rows.
+    Every product is positive (the postings hold no zeros, ``pruned._kernel_csr``; the
+    matrix no negative weights, ``PrunedParts.of``; its stored zeros are skipped), so a
+    touched row's sum is never zero again and ``acc[y] == 0`` means "not yet touched". The
+    loop has no branch on it: whether a row is new is close to a coin toss at 100k articles
+    (35k of 45k adds), and the mispredicted branch cost a third of the time (README
+    "Scale"). ``touched`` is one longer than the rows.
     """
     m = 0
     a_end = r_ptr[i + 1]
