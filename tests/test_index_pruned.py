@@ -156,7 +156,7 @@ def test_kernels_compile_where_numba_cannot_cache(monkeypatch):
     cache=True at decoration; the kernel must still compile and run, uncached."""
     import numba
 
-    from recommender.index import _kernels
+    from recommender.common import jit
 
     real = numba.njit
 
@@ -165,7 +165,7 @@ def test_kernels_compile_where_numba_cannot_cache(monkeypatch):
             raise RuntimeError("cannot cache function: no locator available")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(_kernels.nb, "njit", refusing)
+    monkeypatch.setattr(jit.nb, "njit", refusing)
 
     def total(values):
         out = 0.0
@@ -173,5 +173,5 @@ def test_kernels_compile_where_numba_cannot_cache(monkeypatch):
             out += values[i]
         return out
 
-    compiled = _kernels._parallel(total)
+    compiled = jit.parallel(total)
     assert compiled(np.arange(5, dtype=np.float64)) == 10.0

@@ -8,6 +8,7 @@ one sentence of Spanish, French or Japanese scores 0.97 or more.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from typing import Any
@@ -21,6 +22,7 @@ _lock = threading.Lock()
 _identifier: Any = None
 
 
+@functools.lru_cache(maxsize=1024)  # a corpus names a few languages, once per article
 def normalise_language(value: str) -> str | None:
     """``"es-ES"``, ``"pt_BR"``, ``"EN"`` -> ``"es"``, ``"pt"``, ``"en"``; None when not a code."""
     primary = re.split(r"[-_]", value.strip().lower(), maxsplit=1)[0]

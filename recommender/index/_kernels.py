@@ -6,11 +6,10 @@ does not depend on which block or thread computed it: a local and a distributed 
 
 from __future__ import annotations
 
-from typing import Any
-
 import numba as nb
 import numpy as np
 
+from recommender.common.jit import parallel
 from recommender.index._prefetch import prefetch
 
 # Candidates whose frequent-term rows the re-rank asks for before it reaches them: 4 was
@@ -18,31 +17,6 @@ from recommender.index._prefetch import prefetch
 AHEAD = 4
 TERMS_AHEAD = 2  # rare terms whose postings' first lines the accumulation asks for early
 ROWS_AHEAD = 16  # touched rows whose sums and norms the gathering asks for early
-
-
-def _parallel(fn: Any) -> Any:
-    """``njit(parallel=True, nogil=True)``, cached on disk where numba can write its cache.
-
-    Without the GIL, a serving worker's other threads keep answering while a fold-in
-    (fresh/) runs these loops inside it.
-
-    An installed package may be read-only with no writable home (the container runs as an
-    unprivileged user): numba then refuses ``cache=True`` at decoration, so the kernel is
-    compiled once per process instead (``NUMBA_CACHE_DIR`` restores caching).
-    """
-    try:
-        return nb.njit(parallel=True, cache=True, nogil=True)(fn)
-    except RuntimeError:
-        return nb.njit(parallel=True, nogil=True)(fn)
-
-
-def _serial(fn: Any) -> Any:
-    """``njit(nogil=True)``, cached as ``_parallel``'s: for one request's loops (the postings
-    search, one list's pairs), where starting the thread pool would cost more than them."""
-    try:
-        return nb.njit(cache=True, nogil=True)(fn)
-    except RuntimeError:
-        return nb.njit(nogil=True)(fn)
 
 
 @nb.njit(inline="always")
@@ -225,7 +199,7 @@ def _rerank(cand: np.ndarray, exact: np.ndarray, size: int, f_ptr: np.ndarray,
         exact[c] = s
 
 
-@_parallel
+@parallel
 def search_rows(rows: np.ndarray, r_ptr: np.ndarray, r_ind: np.ndarray, r_dat: np.ndarray,
                 p_ptr: np.ndarray, p_ind: np.ndarray, p_dat: np.ndarray,
                 f_ptr: np.ndarray, f_ind: np.ndarray, f_dat: np.ndarray,

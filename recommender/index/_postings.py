@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from recommender.index._kernels import _serial
+from recommender.common.jit import serial
 
 
 def _accumulate_touched(indptr: np.ndarray, rows: np.ndarray, values: np.ndarray,
@@ -96,7 +96,7 @@ def _exact_scores(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,
         out[i] = s
 
 
-_sift_down = _serial(_sift_down)
-accumulate_touched = _serial(_accumulate_touched)
-kth_partial = _serial(_kth_partial)
-exact_scores = _serial(_exact_scores)
+_sift_down = serial(_sift_down)
+accumulate_touched = serial(_accumulate_touched)
+kth_partial = serial(_kth_partial)
+exact_scores = serial(_exact_scores)

@@ -18,7 +18,7 @@ import numba as nb
 import numpy as np
 import scipy.sparse as sp
 
-from recommender.index._kernels import _parallel, _serial
+from recommender.common.jit import parallel, serial
 
 
 class Rows(NamedTuple):
@@ -116,7 +116,7 @@ def _one_list(lst: int, b_ptr: np.ndarray, b_ind: np.ndarray, b_dat: np.ndarray,
                 dense[ind[a]] = 0.0
 
 
-@_parallel
+@parallel
 def _pairs(b_ptr: np.ndarray, b_ind: np.ndarray, b_dat: np.ndarray, t_ptr: np.ndarray,
            t_ind: np.ndarray, t_dat: np.ndarray, n_base: int, n_terms: int,
            tops: np.ndarray, pairs: np.ndarray, n_chunks: int, out: np.ndarray) -> None:
@@ -130,7 +130,7 @@ def _pairs(b_ptr: np.ndarray, b_ind: np.ndarray, b_dat: np.ndarray, t_ptr: np.nd
                       dense, out)
 
 
-@_serial
+@serial
 def _pairs_in(b_ptr: np.ndarray, b_ind: np.ndarray, b_dat: np.ndarray, t_ptr: np.ndarray,
               t_ind: np.ndarray, t_dat: np.ndarray, n_base: int, tops: np.ndarray,
               pairs: np.ndarray, dense: np.ndarray, out: np.ndarray) -> None:

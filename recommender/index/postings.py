@@ -17,7 +17,8 @@ import numba as nb
 import numpy as np
 import scipy.sparse as sp
 
-from recommender.index._kernels import _parallel, best_of
+from recommender.common.jit import parallel
+from recommender.index._kernels import best_of
 from recommender.index.inverted import TermIndex
 
 
@@ -57,7 +58,7 @@ def top_k(index: TermIndex, queries: sp.csr_matrix, k: int, blocked: np.ndarray,
     return idx, sc
 
 
-@_parallel
+@parallel
 def _dense(q_ptr: np.ndarray, q_ind: np.ndarray, q_dat: np.ndarray, p_ptr: np.ndarray,
            p_ind: np.ndarray, p_dat: np.ndarray, n_chunks: int, out: np.ndarray) -> None:
     n_q = out.shape[0]
@@ -74,7 +75,7 @@ def _dense(q_ptr: np.ndarray, q_ind: np.ndarray, q_dat: np.ndarray, p_ptr: np.nd
                     row[p_ind[b]] += x * p_dat[b]
 
 
-@_parallel
+@parallel
 def _top_k(q_ptr: np.ndarray, q_ind: np.ndarray, q_dat: np.ndarray, p_ptr: np.ndarray,
            p_ind: np.ndarray, p_dat: np.ndarray, n: int, blocked: np.ndarray,
            self_rows: np.ndarray, k: int, n_chunks: int, out_idx: np.ndarray,

@@ -42,30 +42,45 @@ except ImportError:  # pragma: no cover - older scikit-learn: always sparse matr
 TextAnalyzer = Callable[[str], list[str]]
 
 
-def word_analyzer(*, stop_words: str | list[str] | None, ngram_range: tuple[int, int],
-                  strip_accents: str | None) -> TextAnalyzer:
+class WordAnalyzer:
     """``TfidfVectorizer(stop_words=..., ngram_range=..., strip_accents=...,
-    lowercase=True).build_analyzer()``, token for token."""
-    ref = TfidfVectorizer(stop_words=stop_words, ngram_range=ngram_range,
-                          strip_accents=strip_accents, lowercase=True)
-    ref.build_analyzer()  # scikit-learn's own checks and warnings about the stop words
-    preprocess = ref.build_preprocessor()
-    tokenize = ref.build_tokenizer()
-    stop = ref.get_stop_words()
-    drop = stop.__contains__ if stop is not None else None
-    lo, hi = ngram_range
+    lowercase=True).build_analyzer()``, token for token; ``words`` gives the words the
+    n-grams are formed from (``grams.py`` counts the n-grams from their numbers instead)."""
 
-    def analyze(text: str) -> list[str]:
-        words = tokenize(preprocess(text))
-        if drop is not None:
-            words = list(itertools.filterfalse(drop, words))
+    def __init__(self, *, stop_words: str | list[str] | None, ngram_range: tuple[int, int],
+                 strip_accents: str | None):
+        ref = TfidfVectorizer(stop_words=stop_words, ngram_range=ngram_range,
+                              strip_accents=strip_accents, lowercase=True)
+        ref.build_analyzer()  # scikit-learn's own checks and warnings about the stop words
+        self._preprocess = ref.build_preprocessor()
+        self._tokenize = ref.build_tokenizer()
+        stop = ref.get_stop_words()
+        self._drop = stop.__contains__ if stop is not None else None
+        self.ngram_range = ngram_range
+
+    def words(self, text: str) -> list[str]:
+        """The text's tokens without its stop words, in order."""
+        words = self._tokenize(self._preprocess(text))
+        if self._drop is not None:
+            words = list(itertools.filterfalse(self._drop, words))
+        return words
+
+    def __call__(self, text: str) -> list[str]:
+        words = self.words(text)
+        lo, hi = self.ngram_range
         out = words[:] if lo == 1 else []
         for n in range(max(lo, 2), hi + 1):
             # " ".join over n shifted views: scikit-learn's n-grams, in its order.
             out.extend(map(" ".join, zip(*(words[i:] for i in range(n)), strict=False)))
         return out
 
-    return analyze
+
+def word_analyzer(*, stop_words: str | list[str] | None, ngram_range: tuple[int, int],
+                  strip_accents: str | None) -> WordAnalyzer:
+    """``TfidfVectorizer(stop_words=..., ngram_range=..., strip_accents=...,
+    lowercase=True).build_analyzer()``, token for token."""
+    return WordAnalyzer(stop_words=stop_words, ngram_range=ngram_range,
+                        strip_accents=strip_accents)
 
 
 def tfidf_rows(token_lists: Iterable[Sequence[str]], vocabulary: Vocabulary,
@@ -107,7 +122,8 @@ class FastTfidf(TfidfVectorizer):
         # A whole number min_df is a count of documents the merge may apply early (a share
         # is left to scikit-learn's pass alone); the vocabulary and matrix are the same.
         min_df = self.min_df if isinstance(self.min_df, Integral) else 1
-        vocabulary, columns, counts, indptr = count(docs, analyze, int(min_df))
+        vocabulary, columns, counts, indptr = count(docs, analyze, int(min_df),
+                                                    segmenter=self.analyzer)
         if not vocabulary:
             raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
         return vocabulary, self._matrix(counts, columns, indptr, len(vocabulary))
@@ -117,6 +133,7 @@ class FastTfidf(TfidfVectorizer):
     # bigrams of a large corpus.
     def _sort_features(self, X: Any, vocabulary: dict[str, int]) -> Any:
         terms = sorted(vocabulary)
+        self._terms_: list[str] | None = terms  # the columns' terms, unless a cut follows
         old = np.fromiter(map(vocabulary.__getitem__, terms), dtype=np.int64, count=len(terms))
         map_index = np.empty(len(terms), dtype=X.indices.dtype)
         map_index[old] = np.arange(len(terms))
@@ -126,6 +143,7 @@ class FastTfidf(TfidfVectorizer):
 
     def _limit_features(self, X: Any, vocabulary: dict[str, int], high: Any = None,
                         low: Any = None, limit: int | None = None) -> Any:
+        self._terms_ = None
         dfs = np.bincount(X.indices, minlength=X.shape[1])
         mask = np.ones(len(dfs), dtype=bool)
         if high is not None:
@@ -150,6 +168,14 @@ class FastTfidf(TfidfVectorizer):
         vocabulary.update(zip(itertools.compress(terms, keep.tolist()),
                               new_indices[old[keep]].tolist(), strict=True))
         return X[:, kept_indices]
+
+    def terms(self) -> list[str]:
+        """The fitted columns' terms, in order: the list sorting them made when no cut came
+        after it (scikit-learn's ``get_feature_names_out`` sorts the vocabulary again)."""
+        terms = getattr(self, "_terms_", None)
+        if terms is not None and len(terms) == len(self.vocabulary_):
+            return terms
+        return list(self.get_feature_names_out().tolist())
 
     def _count_fixed(self, raw_documents: Iterable[Any], analyze: Callable[[Any], list[str]]
                      ) -> Any:

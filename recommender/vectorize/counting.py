@@ -7,6 +7,9 @@ forked process, and the parts merged in order. Terms are numbered as one pass ov
 corpus would number them (a part's new terms after every earlier part's, in the order the
 part first saw them), so the vocabulary and the matrix are the sequential pass's exactly
 (a test compares them). A part whose process fails is counted here instead; nothing is lost.
+Each part is counted by ``count_part`` (every term as a string) or, for a large corpus of
+the default word analysis, by ``grams.count_part`` (from word numbers), which gives the
+same numbering and rows at a fraction of the cost; ``grams.merge`` merges its parts.
 
 Forking is used only where the platform offers it and the process runs one Python thread
 (a fork copies no other thread, and a lock another thread held would stay held in the
@@ -15,6 +18,7 @@ child): elsewhere, e.g. beside a Dask client's threads, the pass stays sequentia
 
 from __future__ import annotations
 
+import functools
 import itertools
 import multiprocessing as mp
 import os
@@ -25,7 +29,12 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from recommender.vectorize import grams
+
 MIN_PARALLEL = 20_000  # documents; below, forking and merging cost about what they save
+# Documents from which they are counted from word numbers (grams.py): below, the whole pass
+# takes a few seconds, less than loading (or, uncached, compiling) its loops.
+MIN_WORD_NUMBERS = 10_000
 MAX_WORKERS = 4  # the merge and the copies back grow with the parts; more gains little
 # Entries a part holds as Python lists (8 bytes each, and a copy to convert) before moving
 # them to compact arrays: the lists of a whole part were a large share of training's peak.
@@ -105,31 +114,40 @@ def workers_for(n_docs: int) -> int:
     return max(1, min(MAX_WORKERS, cores or 1, n_docs // (MIN_PARALLEL // 2)))
 
 
-def count(docs: Sequence[Any] | Counted, analyze: Analyzer, min_df: int = 1
-          ) -> tuple[dict[str, int], np.ndarray, np.ndarray, np.ndarray]:
+def count(docs: Sequence[Any] | Counted, analyze: Analyzer, min_df: int = 1,
+          segmenter: Any = None) -> tuple[dict[str, int], np.ndarray, np.ndarray, np.ndarray]:
     """(vocabulary term -> column, columns, counts, indptr) of every document, in order.
 
     ``min_df``: the fewest documents a term must be in to be kept later (the vectorizer's
     own cut, which this leaves to it): terms first seen in the last part and in fewer of its
-    documents cannot reach it and are left out of the merge, with their entries."""
+    documents cannot reach it and are left out of the merge, with their entries.
+    ``segmenter``: the analyzer's ``segments`` (``document.DocumentAnalyzer``); from
+    ``MIN_WORD_NUMBERS`` documents, where ``grams.usable`` says so, the documents are
+    counted from their words' numbers (``grams.py``: the same terms in the same order,
+    every term below ``min_df`` left out)."""
     progress = docs.progress if isinstance(docs, Counted) else None
     items = docs.docs if isinstance(docs, Counted) else docs
     total = len(items)
     n = workers_for(total)
     bounds = [total * i // n for i in range(n + 1)]
     parts = [items[bounds[i]:bounds[i + 1]] for i in range(n)]
-    children = [_start(part, analyze) for part in parts[1:]]
+    counter: Callable[..., Any] = count_part
+    if total >= MIN_WORD_NUMBERS and grams.usable(segmenter):
+        counter = functools.partial(grams.count_part, segmenter=segmenter)
+    children = [_start(part, analyze, counter) for part in parts[1:]]
 
     def report(done: int) -> None:  # the parts run at about the same pace
         if progress is not None:
             progress(min(total - 1, done * n), total)
 
-    counted = [count_part(parts[0], analyze, report)]
-    counted += [_receive(child, part, analyze) for child, part in zip(children, parts[1:],
-                                                                       strict=True)]
+    counted = [counter(parts[0], analyze, report=report)]
+    counted += [_receive(child, part, analyze, counter)
+                for child, part in zip(children, parts[1:], strict=True)]
     if progress is not None:
         progress(total, total)
-    return _merge(counted, min_df)
+    if counter is count_part:
+        return _merge(counted, min_df)
+    return grams.merge(counted, min_df)
 
 
 class _Child(NamedTuple):
@@ -137,37 +155,47 @@ class _Child(NamedTuple):
     conn: Any
 
 
-def _start(part: Sequence[Any], analyze: Analyzer) -> _Child:
+def _start(part: Sequence[Any], analyze: Analyzer, counter: Callable[..., Any]) -> _Child:
     fork = mp.get_context("fork")
     receive, send = fork.Pipe(duplex=False)
-    process = fork.Process(target=_count_in_child, args=(send, part, analyze), daemon=True)
+    process = fork.Process(target=_count_in_child, args=(send, part, analyze, counter),
+                           daemon=True)
     process.start()
     send.close()
     return _Child(process, receive)
 
 
-def _count_in_child(conn: Any, part: Sequence[Any], analyze: Analyzer) -> None:
+def _count_in_child(conn: Any, part: Sequence[Any], analyze: Analyzer,
+                    counter: Callable[..., Any]) -> None:
     try:
-        got = count_part(part, analyze)
-        conn.send(list(got.terms))  # a list pickles and loads faster than the dict
-        for array in (got.columns, got.counts, got.indptr):
-            conn.send(array)
+        got = counter(part, analyze)
+        conn.send(len(got))
+        for field in got:  # a list pickles and loads faster than the dict
+            conn.send(list(field) if isinstance(field, dict) else field)
     except BaseException:  # noqa: BLE001 - the parent counts the part itself
         pass
     finally:
         conn.close()
 
 
-def _receive(child: _Child, part: Sequence[Any], analyze: Analyzer) -> Part:
+def _receive(child: _Child, part: Sequence[Any], analyze: Analyzer,
+             counter: Callable[..., Any]) -> Any:
+    fields: list[Any] | None
     try:
-        terms = child.conn.recv()
-        got = Part(terms, child.conn.recv(), child.conn.recv(), child.conn.recv())
-    except (EOFError, OSError):  # the child failed (or was killed): count the part here
-        got = count_part(part, analyze)
+        size = child.conn.recv()
+        fields = [child.conn.recv() for _ in range(size)]
+    except (EOFError, OSError):  # the child failed (or was killed)
+        fields = None
     finally:
         child.conn.close()
         child.process.join()
-    return got
+    if fields is None:  # count the part here: nothing is lost
+        return counter(part, analyze)
+    return _kind(counter)(*fields)
+
+
+def _kind(counter: Callable[..., Any]) -> type:
+    return Part if counter is count_part else grams.GramPart
 
 
 def _merge(parts: list[Part], min_df: int = 1

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from sklearn.feature_extraction.text import strip_accents_unicode
 
-from recommender.vectorize.analysis import word_analyzer
+from recommender.vectorize.analysis import WordAnalyzer, word_analyzer
+from recommender.vectorize.grams import Segments
 from recommender.vectorize.languages import (
     CHAR_LANGUAGES,
     DEFAULT_LANGUAGE,
@@ -59,39 +60,82 @@ def build_text_analyzer(
                          strip_accents=strip_accents)
 
 
-def build_document_analyzer(
-    weights: Mapping[str, int],
-    text_analyzer: Callable[[str], list[str]],
-    analyzer_for: Callable[[str], Callable[[str], list[str]]] | None = None,
-    language_of: Callable[[Mapping[str, Any]], str] | None = None,
-) -> Callable[[Mapping[str, Any]], list[str]]:
-    """Return ``analyze(doc)`` where ``doc`` is a mapping with article fields.
+class DocumentAnalyzer:
+    """``analyzer(doc)``: a mapping with article fields as its weighted terms.
 
     ``text_analyzer`` serves the default language; ``analyzer_for(lang)`` the others, with
-    ``language_of(doc)`` deciding a document's language.
+    ``language_of(doc)`` deciding a document's language. ``segments(doc)`` gives the same
+    document as the words its terms are formed from, where the default language's analyzer
+    is a ``WordAnalyzer``; ``ngram_range`` says which n-grams (None: no segments at all).
     """
 
-    def analyze(doc: Mapping[str, Any]) -> list[str]:
-        language = language_of(doc) if language_of else DEFAULT_LANGUAGE
-        text_an = (text_analyzer if language == DEFAULT_LANGUAGE or analyzer_for is None
-                   else analyzer_for(language))
+    def __init__(self, weights: Mapping[str, int], text_analyzer: Callable[[str], list[str]],
+                 analyzer_for: Callable[[str], Callable[[str], list[str]]] | None = None,
+                 language_of: Callable[[Mapping[str, Any]], str] | None = None):
+        self.weights, self.text_analyzer = weights, text_analyzer
+        self.analyzer_for, self.language_of = analyzer_for, language_of
+        self.ngram_range = (text_analyzer.ngram_range
+                            if isinstance(text_analyzer, WordAnalyzer) else None)
+
+    def _language(self, doc: Mapping[str, Any]) -> str:
+        return self.language_of(doc) if self.language_of else DEFAULT_LANGUAGE
+
+    def __call__(self, doc: Mapping[str, Any]) -> list[str]:
+        language = self._language(doc)
+        text_an = (self.text_analyzer if language == DEFAULT_LANGUAGE or self.analyzer_for is None
+                   else self.analyzer_for(language))
         tokens: list[str] = []
         for name in TEXT_FIELDS:
-            weight = weights.get(name, 0)
+            weight = self.weights.get(name, 0)
             text = doc.get(name)
             if weight and text:
                 tokens.extend(text_an(text) * weight)
-        tag_weight = weights.get("tags", 0)
+        for token, weight in self._labels(doc, language):
+            tokens.extend([token] * weight)
+        return tokens
+
+    def _labels(self, doc: Mapping[str, Any], language: str) -> list[tuple[str, int]]:
+        """The tags' and the section's tokens, each with its field's weight."""
+        out = []
+        tag_weight = self.weights.get("tags", 0)
         if tag_weight:
             empty = label_token(TAG_PREFIX, "", language)
             for tag in doc.get("tags") or ():
                 token = label_token(TAG_PREFIX, tag, language)
                 if token != empty:
-                    tokens.extend([token] * tag_weight)
-        section_weight = weights.get("section", 0)
+                    out.append((token, tag_weight))
+        section_weight = self.weights.get("section", 0)
         section = doc.get("section")
         if section_weight and section:
-            tokens.extend([label_token(SECTION_PREFIX, section, language)] * section_weight)
-        return tokens
+            out.append((label_token(SECTION_PREFIX, section, language), section_weight))
+        return out
 
-    return analyze
+    def segments(self, doc: Mapping[str, Any]) -> Segments | None:
+        """The document's words per field (n-grams to be formed within each) and its label
+        tokens (none formed), with their weights; None for a document not in the default
+        language, whose terms the analyzer gives as strings only."""
+        if self.ngram_range is None:
+            return None
+        language = self._language(doc)
+        if language != DEFAULT_LANGUAGE:
+            return None
+        words = cast(WordAnalyzer, self.text_analyzer).words
+        out: Segments = []
+        for name in TEXT_FIELDS:
+            weight = self.weights.get(name, 0)
+            text = doc.get(name)
+            if weight and text:
+                out.append((words(text), weight, True))
+        out.extend(([token], weight, False) for token, weight in self._labels(doc, language))
+        return out
+
+
+def build_document_analyzer(
+    weights: Mapping[str, int],
+    text_analyzer: Callable[[str], list[str]],
+    analyzer_for: Callable[[str], Callable[[str], list[str]]] | None = None,
+    language_of: Callable[[Mapping[str, Any]], str] | None = None,
+) -> DocumentAnalyzer:
+    """Return ``analyze(doc)`` where ``doc`` is a mapping with article fields (see
+    ``DocumentAnalyzer``)."""
+    return DocumentAnalyzer(weights, text_analyzer, analyzer_for, language_of)

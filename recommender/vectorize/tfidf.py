@@ -194,8 +194,7 @@ class ArticleVectorizer:
                 f"the corpus yields no usable vocabulary ({exc}); "
                 "articles may hold only stop words, or min_df/max_df are too strict"
             ) from None
-        self.vocabulary_: Vocabulary = Vocabulary.from_terms(
-            tfidf.get_feature_names_out().tolist())
+        self.vocabulary_: Vocabulary = Vocabulary.from_terms(tfidf.terms())
         self.idf_: np.ndarray = tfidf.idf_.astype(np.float32)
         self.resolved_df_: dict[str, Any] | None = {"min_df": min_df, "max_df": max_df}
         self.languages_ = sorted({self._language_of(d) for d in docs})
