@@ -277,7 +277,9 @@ def main() -> None:
          "worker CPU ms/request", "POST/GET by worker CPU"],
         rows,
         f"Client: {'wrk -t1 -c8' if use_wrk else 'Python threads'} on the same 2-core machine."
-        f" Candidates built by the {args.method} search. Load average before/after: "
+        + (f" A model served as given (--models {args.models}), not trained here."
+           if args.models else f" Candidates built by the {args.method} search.")
+        + " Load average before/after: "
         f"{load_before} / {' '.join(f'{x:.2f}' for x in os.getloadavg())}."
         f"\n\nThe search alone, in process (median of {args.calls} calls):\n\n"
         "| step | ours, ms | before (full product / scikit-learn), ms | speed-up |\n"
