@@ -10,6 +10,7 @@ import scipy.sparse as sp
 
 from benchmarks.common import recall, synthetic_docs
 from recommender import index
+from recommender.index import cut as split
 from recommender.index import exact, pruned
 from recommender.vectorize import ArticleVectorizer
 from tests.support.paths import SAMPLE
@@ -119,12 +120,12 @@ def test_candidates_mask_and_short_rows():
 
 def test_df_cut_keeps_the_rare_work_within_the_budget():
     df = np.array([1, 1, 2, 3, 3, 5, 40, 90])
-    cut = pruned.choose_df_cut(df, 10, budget=3.0)  # 30 multiply-adds in all
+    cut = split.choose_df_cut(df, 10, budget=3.0)  # 30 multiply-adds in all
     rare = df[df <= cut]
     assert (rare.astype(float) ** 2).sum() <= 30
     nxt = df[df > cut].min()
     assert (df[df <= nxt].astype(float) ** 2).sum() > 30
-    assert pruned.choose_df_cut(df, 10, budget=1e9) == 90
+    assert split.choose_df_cut(df, 10, budget=1e9) == 90
 
 
 def test_exact_method_is_the_exact_search(synthetic):
@@ -138,14 +139,14 @@ def test_exact_method_is_the_exact_search(synthetic):
 def test_default_is_pruned_and_falls_back_to_exact_where_little_is_rare(synthetic, sample):
     assert index.DEFAULT_METHOD == "pruned"
     # The sample corpus is small: its rare terms carry most of the product.
-    assert pruned.rare_share(sample) > pruned.MAX_RARE_SHARE
+    assert pruned.rare_share(sample) > split.MAX_RARE_SHARE
     got = index.build_candidates(sample, 10)
     ref = exact.build_candidates(sample, 10)
     assert np.array_equal(got[0], ref[0]) and got[1].tobytes() == ref[1].tobytes()
     # With a budget far below its product, the synthetic corpus is searched pruned.
     df = np.bincount(synthetic.indices, minlength=synthetic.shape[1]).astype(float)
     budget = 0.05 * float((df ** 2).sum()) / synthetic.shape[0]
-    assert pruned.rare_share(synthetic, budget) <= pruned.MAX_RARE_SHARE
+    assert pruned.rare_share(synthetic, budget) <= split.MAX_RARE_SHARE
     got, _ = index.build_candidates(synthetic, 50, budget=budget)
     ref, _ = exact.build_candidates(synthetic, 50)
     assert recall(ref, got, 10) >= 0.99

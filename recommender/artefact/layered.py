@@ -88,10 +88,12 @@ class LayeredModel(Model):
             self._composed = value
 
     def match(self, vector: sp.csr_matrix, k: int) -> list[Candidate]:
-        """Exact top-k published articles for a vector not in the model: the base's rows
-        through its postings, the appended rows scored exactly (no composed copy)."""
+        """Top-k published articles for a vector not in the model, as ``Model.match``: the
+        base's rows through its postings, the appended rows scored exactly (no composed
+        copy)."""
         idx, sc = inverted.query(self.term_index(), self.vectors.base, vector, k,
-                                 allowed=self.published_mask, extra=self.vectors.extra)
+                                 allowed=self.published_mask, extra=self.vectors.extra,
+                                 rare=self.rare_plan())
         return [Candidate(int(i), float(s)) for i, s in zip(idx, sc, strict=True)]
 
 

@@ -23,7 +23,9 @@ from recommender.artefact.columns import ArticleColumns
 from recommender.artefact.format import ModelStoreError
 from recommender.artefact.store import ModelStore
 from recommender.common.files import atomic_write
-from recommender.index import inverted
+from recommender.index import DEFAULT_METHOD, inverted
+from recommender.index.defaults import DEFAULT_BUDGET, DEFAULT_CANDIDATES
+from recommender.index.rare import RarePlan
 from recommender.vectorize import ArticleVectorizer, VectorizerError
 from recommender.vectorize.vocabulary import Vocabulary
 
@@ -71,6 +73,18 @@ class ArticleTable(Sequence[dict[str, Any]]):
     def __iter__(self) -> Iterator[dict[str, Any]]:
         for i in range(len(self)):
             yield self._parse(i)
+
+
+_UNSET = object()
+
+
+def _rare_plan(manifest: Mapping[str, Any], terms: inverted.TermIndex,
+               matrix: sp.csr_matrix) -> RarePlan | None:
+    params = manifest.get("params", {}).get("index", {})
+    if params.get("method", DEFAULT_METHOD) != "pruned":
+        return None
+    return RarePlan.of(terms, matrix, budget=float(params.get("pruned_budget", DEFAULT_BUDGET)),
+                       n_candidates=int(params.get("pruned_candidates", DEFAULT_CANDIDATES)))
 
 
 def _check_neighbors(base: Path, neighbors: np.ndarray, scores: np.ndarray, rows: int) -> None:
@@ -131,6 +145,7 @@ class Model:
         self.published_mask = published_mask
         self._terms: inverted.TermIndex | None = None  # on the first unseen text
         self._term_files = term_index  # the version's mapped postings, when it has them
+        self._rare: RarePlan | None | object = _UNSET  # on the first unseen text
 
     @classmethod
     def load(cls, store: ModelStore, version: str, *, mmap: bool = True) -> Model:
@@ -216,11 +231,27 @@ class Model:
         return self.vectorizer.transform([doc])
 
     def match(self, vector: sp.csr_matrix, k: int) -> list[Candidate]:
-        """Exact top-k published articles for a vector not in the model: through the postings
-        of its terms (index/inverted.py), the same list as ``index.query``'s full product."""
+        """Top-k published articles for a vector not in the model, through the postings of
+        its terms (index/inverted.py): for a model trained with the pruned search, the rows
+        that search would find for it (candidates from its rarer terms), else the exact
+        search's list; exact scores either way."""
         idx, sc = inverted.query(self.term_index(), self.matrix, vector, k,
-                                 allowed=self.published_mask)
+                                 allowed=self.published_mask, rare=self.rare_plan())
         return [Candidate(int(i), float(s)) for i, s in zip(idx, sc, strict=True)]
+
+    def rare_plan(self) -> RarePlan | None:
+        """How training's search split this model's terms (``index/rare.py``), so that an
+        unseen text's candidates come from its rarer terms as a stored list's did; None for
+        a model searched exactly. Built once per process (a float per article); a delta
+        version uses its base's."""
+        if self.base is not None:
+            return self.base.rare_plan()
+        if self._rare is _UNSET:
+            terms = self.term_index()
+            with self._vectorizer_lock:
+                if self._rare is _UNSET:
+                    self._rare = _rare_plan(self.manifest, terms, self.matrix)
+        return self._rare  # type: ignore[return-value]
 
     def term_index(self) -> inverted.TermIndex:
         """The matrix by term: the version's memory-mapped postings files, or built once per

@@ -38,10 +38,12 @@ def build_candidates(
     if method not in METHODS:
         raise ValueError(f"unknown index method {method!r} (known: {', '.join(METHODS)})")
     if method == "pruned" and pruned_options.get("df_cut") is None:
-        from recommender.index import pruned
+        from recommender.index.cut import pruned_cut
+        from recommender.index.defaults import DEFAULT_BUDGET
 
-        budget = pruned_options.get("budget", pruned.DEFAULT_BUDGET)
-        if pruned.rare_share(sp.csr_matrix(matrix), budget) > pruned.MAX_RARE_SHARE:
+        budget = pruned_options.get("budget", DEFAULT_BUDGET)
+        m = sp.csr_matrix(matrix)
+        if pruned_cut(np.bincount(m.indices, minlength=m.shape[1]), m.shape[0], budget) is None:
             method = "exact"  # little to prune (small or short-text corpora): same lists
     if scheduler:
         from recommender.index import dask

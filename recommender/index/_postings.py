@@ -10,6 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 from recommender.common.jit import serial
+from recommender.index._kernels import AHEAD as EXACT_AHEAD
+from recommender.index._kernels import ROWS_AHEAD, TERMS_AHEAD, _prefetch_row, _select
+from recommender.index._prefetch import prefetch
 
 
 def _accumulate_touched(indptr: np.ndarray, rows: np.ndarray, values: np.ndarray,
@@ -86,7 +89,12 @@ def _exact_scores(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,
     adds ``value x weight`` for each of the row's terms the column holds, in that order),
     so scores are bit for bit the full product's. ``bits`` marks the query's terms (one bit
     per term: small enough to stay in cache, unlike ``query``)."""
-    for i in range(len(rows)):
+    n = len(rows)
+    for i in range(min(n, EXACT_AHEAD)):
+        _prefetch_row(indptr, indices, data, rows[i])
+    for i in range(n):
+        if i + EXACT_AHEAD < n:  # rows scattered over the matrix: ask a few rows early
+            _prefetch_row(indptr, indices, data, rows[i + EXACT_AHEAD])
         r = rows[i]
         s = np.float32(0.0)
         for p in range(indptr[r], indptr[r + 1]):
@@ -96,7 +104,79 @@ def _exact_scores(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,
         out[i] = s
 
 
+def _frequent_norms(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray,
+                    p_ptr: np.ndarray, df_cut: int, out: np.ndarray) -> None:
+    """``out[r]``: the norm of row r's frequent terms (those in more than ``df_cut`` rows by
+    the postings ``p_ptr``), as training's pruned search keys its candidates with."""
+    for r in range(len(out)):
+        s = 0.0
+        for p in range(indptr[r], indptr[r + 1]):
+            j = indices[p]
+            if p_ptr[j + 1] - p_ptr[j] > df_cut:
+                s += float(data[p]) * float(data[p])
+        out[r] = np.float32(np.sqrt(s))
+
+
+def _rare_sums(p_ptr: np.ndarray, p_ind: np.ndarray, p_dat: np.ndarray,
+               terms: np.ndarray, weights: np.ndarray, acc: np.ndarray,
+               touched: np.ndarray) -> int:
+    """``terms``' postings times ``weights`` into ``acc`` (float64, zero before), each row
+    reached listed once in ``touched`` (one longer than the rows); returns how many.
+
+    Weights are positive and stored zeros are skipped, so a reached row's sum is never zero
+    again: the "new row" test is a comparison added to the count, not a branch (whether a
+    row is new is close to a coin toss, as in training's ``_kernels._accumulate``)."""
+    m = 0
+    n_terms = len(terms)
+    for t in range(n_terms):
+        if t + TERMS_AHEAD < n_terms:
+            q = p_ptr[terms[t + TERMS_AHEAD]]
+            prefetch(p_ind, q)
+            prefetch(p_dat, q)
+        w = weights[t]
+        for b in range(p_ptr[terms[t]], p_ptr[terms[t] + 1]):
+            v = p_dat[b]
+            if v == 0.0:
+                continue
+            y = p_ind[b]
+            old = acc[y]
+            touched[m] = y
+            m += old == 0.0
+            acc[y] = old + w * v
+    return m
+
+
+def _rare_candidates(p_ptr: np.ndarray, p_ind: np.ndarray, p_dat: np.ndarray,
+                     terms: np.ndarray, weights: np.ndarray, acc: np.ndarray,
+                     touched: np.ndarray, f_norm: np.ndarray, scale: float,
+                     allowed: np.ndarray, c: int, keys: np.ndarray, ids: np.ndarray,
+                     work: np.ndarray, pos: np.ndarray, out: np.ndarray) -> int:
+    """The best ``c`` allowed rows by rare score (``terms``' postings) plus ``scale x``
+    the row's frequent norm, into ``out`` (unordered; ties at the cut: the lower row);
+    returns how many. Leaves ``acc`` zero, as it found it."""
+    m = _rare_sums(p_ptr, p_ind, p_dat, terms, weights, acc, touched)
+    kept = 0
+    for t in range(m):
+        if t + ROWS_AHEAD < m:  # scattered over the rows: ask early
+            z = touched[t + ROWS_AHEAD]
+            prefetch(acc, z)
+            prefetch(f_norm, z)
+        y = touched[t]
+        v = acc[y]
+        acc[y] = 0.0
+        keys[kept] = np.float32(v + scale * f_norm[y])
+        ids[kept] = y
+        kept += allowed[y]
+    size = _select(keys, ids, kept, c, work, pos)
+    for i in range(size):
+        out[i] = ids[pos[i]]
+    return size
+
+
 _sift_down = serial(_sift_down)
 accumulate_touched = serial(_accumulate_touched)
 kth_partial = serial(_kth_partial)
 exact_scores = serial(_exact_scores)
+frequent_norms = serial(_frequent_norms)
+_rare_sums = serial(_rare_sums)
+rare_candidates = serial(_rare_candidates)

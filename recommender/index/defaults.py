@@ -8,3 +8,5 @@ at 100k articles recall@50 0.986; a larger corpus needs more of either for the s
 
 DEFAULT_BUDGET = 45_000.0
 DEFAULT_CANDIDATES = 400
+# Weight of the expected frequent-term share (|f_i| |f_y|) in a candidate's key.
+DEFAULT_ALPHA = 0.2

@@ -36,6 +36,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recommender.index.blocks import top_k_rows
+from recommender.index.rare import RarePlan
 
 # Postings the first split may accumulate, as a share of the indexed rows.
 FIRST_BUDGET = 0.5
@@ -240,21 +241,23 @@ def _release(q: _Query) -> None:
 
 
 def query(index: TermIndex, matrix: sp.csr_matrix, vector: sp.csr_matrix, k: int, *,
-          allowed: np.ndarray | None = None, extra: sp.csr_matrix | None = None
-          ) -> tuple[np.ndarray, np.ndarray]:
+          allowed: np.ndarray | None = None, extra: sp.csr_matrix | None = None,
+          rare: RarePlan | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Top-k rows of ``matrix`` for one query vector: the same rows, order and scores as
     ``index.exact.query`` (which multiplies every row). ``extra``: rows that follow
     ``matrix``'s (a delta version's appended rows, ``overlay.LayeredRows.extra``), so the
-    two need not be stacked into one copy; they are past the index, scored exactly."""
+    two need not be stacked into one copy; they are past the index, scored exactly.
+    ``rare``: the model's pruned split (``rare.py``): the rows are then those training's
+    pruned search would find for the vector, with exact scores."""
     q = _query_of(vector)
     try:
-        return _search(index, matrix, q, k, allowed, extra)
+        return _search(index, matrix, q, k, allowed, extra, rare)
     finally:
         _release(q)
 
 
 def _search(index: TermIndex, matrix: sp.csr_matrix, q: _Query, k: int,
-            allowed: np.ndarray | None, extra: sp.csr_matrix | None
+            allowed: np.ndarray | None, extra: sp.csr_matrix | None, rare: RarePlan | None
             ) -> tuple[np.ndarray, np.ndarray]:
     n_total = matrix.shape[0] + (extra.shape[0] if extra is not None else 0)
     mask = (_everyone(n_total) if allowed is None
@@ -267,6 +270,12 @@ def _search(index: TermIndex, matrix: sp.csr_matrix, q: _Query, k: int,
                                   if extra is not None else np.zeros(0, np.float32)])
     if not len(q.idx) or not index.rows:
         return _top(tail, tail_scores, k)
+    if rare is not None:
+        acc, _ = _scratch(index.rows)
+        rows = rare.candidates(index, q.idx, q.weights, mask[:index.rows], k, acc)
+        _local.acc_clean = True
+        if rows is not None:
+            return _finish(matrix, q, rows, tail, tail_scores, k)
     df = index.df_of(q.idx)
     order = np.argsort(df, kind="stable")  # rarest first
     postings = np.cumsum(df[order])

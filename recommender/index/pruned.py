@@ -7,7 +7,7 @@ articles are related. So each row's scores are first accumulated over the *rare*
 plus ``alpha * |f_i| |f_y|``, the expected share of the frequent terms) are re-scored
 exactly with their frequent-term vectors, and the best k of those are kept: every returned
 score is the exact cosine, only the candidate set is approximate. The df cut adapts to the
-corpus (:func:`choose_df_cut`). Rows that share too few rare terms to fill their list are
+corpus (``cut.py``). Rows that share too few rare terms to fill their list are
 searched exactly. Measured recall against the exact lists is in README "Benchmarks".
 """
 
@@ -20,48 +20,18 @@ import numpy as np
 import scipy.sparse as sp
 
 from recommender.index._kernels import search_rows
-from recommender.index.defaults import DEFAULT_BUDGET, DEFAULT_CANDIDATES
+from recommender.index.cut import choose_df_cut, rare_share_of
+from recommender.index.defaults import DEFAULT_ALPHA, DEFAULT_BUDGET, DEFAULT_CANDIDATES
 from recommender.index.exact import ExactTargets, exact_rows
 from recommender.index.progress import ProgressFn
 
-DEFAULT_ALPHA = 0.2
 BLOCK_ROWS = 4096
-
-
-def choose_df_cut(df: np.ndarray, n_rows: int, budget: float = DEFAULT_BUDGET) -> int:
-    """The largest document frequency counted as rare, so that the rare terms' share of the
-    exact product (sum of df^2) stays within ``budget`` multiply-adds per row.
-
-    A per-row budget keeps the candidate search linear in the corpus size; a small corpus
-    (or one of short texts) fits whole and its search is exact.
-    """
-    if not len(df) or n_rows < 1:
-        return max(int(n_rows), 1)
-    values = np.sort(df.astype(np.int64))
-    cum = np.cumsum(values.astype(np.float64) ** 2)
-    within = int(np.searchsorted(cum, budget * n_rows, side="right"))
-    if within >= len(values):
-        return int(values[-1])
-    # Terms of one frequency are either all rare or all frequent.
-    return max(int(values[within]) - 1, 1)
-
-
-# Above this share of the exact product (sum of df^2) in the rare terms, pruning saves too
-# little to beat the exact search's dense blocks, whose multiply-adds are several times
-# cheaper than the inverted index's scattered ones (Reuters, 80% rare: 1.5x slower pruned;
-# 20k synthetic in `bench_build --train`: 2.7x slower than sparse_dot_topn; 100k, 6% rare:
-# 2-3x faster), and the exact search gives the exact lists, so it is used instead.
-MAX_RARE_SHARE = 0.2
 
 
 def rare_share(matrix: sp.csr_matrix, budget: float = DEFAULT_BUDGET) -> float:
     """Share of the exact product's multiply-adds that the rare terms would carry."""
-    df = np.bincount(matrix.indices, minlength=matrix.shape[1]).astype(np.float64)
-    total = float((df ** 2).sum())
-    if not total:
-        return 1.0
-    cut = choose_df_cut(df, matrix.shape[0], budget)
-    return float((df[df <= cut] ** 2).sum()) / total
+    df = np.bincount(matrix.indices, minlength=matrix.shape[1])
+    return rare_share_of(df, matrix.shape[0], budget)
 
 
 @dataclass
