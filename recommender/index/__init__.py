@@ -43,8 +43,11 @@ def build_candidates(
 
         budget = pruned_options.get("budget", DEFAULT_BUDGET)
         m = sp.csr_matrix(matrix)
-        if pruned_cut(np.bincount(m.indices, minlength=m.shape[1]), m.shape[0], budget) is None:
+        cut = pruned_cut(np.bincount(m.indices, minlength=m.shape[1]), m.shape[0], budget)
+        if cut is None:
             method = "exact"  # little to prune (small or short-text corpora): same lists
+        else:
+            pruned_options = {**pruned_options, "df_cut": cut}  # chosen once, not again
     if scheduler:
         from recommender.index import dask
 

@@ -39,16 +39,17 @@ def choose_df_cut(df: np.ndarray, n_rows: int, budget: float = DEFAULT_BUDGET) -
 def rare_share_of(df: np.ndarray, n_rows: int, budget: float = DEFAULT_BUDGET) -> float:
     """Share of the exact product's multiply-adds that the rare terms would carry, for
     terms of document frequencies ``df`` over ``n_rows`` rows."""
-    sq = np.asarray(df, dtype=np.float64) ** 2
-    total = float(sq.sum())
-    if not total:
-        return 1.0
-    return float(sq[df <= choose_df_cut(df, n_rows, budget)].sum()) / total
+    return _share(df, choose_df_cut(df, n_rows, budget))
 
 
 def pruned_cut(df: np.ndarray, n_rows: int, budget: float = DEFAULT_BUDGET) -> int | None:
     """The df cut the pruned search uses, or None where it searches exactly instead (the
     rare terms carry more than ``MAX_RARE_SHARE`` of the product)."""
-    if rare_share_of(df, n_rows, budget) > MAX_RARE_SHARE:
-        return None
-    return choose_df_cut(df, n_rows, budget)
+    cut = choose_df_cut(df, n_rows, budget)
+    return None if _share(df, cut) > MAX_RARE_SHARE else cut
+
+
+def _share(df: np.ndarray, cut: int) -> float:
+    sq = np.asarray(df, dtype=np.float64) ** 2
+    total = float(sq.sum())
+    return float(sq[df <= cut].sum()) / total if total else 1.0
